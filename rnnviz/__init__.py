@@ -1,0 +1,16 @@
+"""rnnviz: see inside LSTM and GRU sentiment models, gate by gate and token by token.
+
+    import rnnviz
+    model = rnnviz.load("lstm-sst2")
+    tr = rnnviz.trace(model, "not bad at all")
+"""
+
+from .checkpoint import CheckpointError, available_models, load, load_from_bytes, save
+from .model import MAX_TOKENS, ModelConfig, ModelInfo, SentimentModel
+from .text import Vocabulary, tokenize
+from .trace import Trace, trace
+
+__all__ = [
+    "CheckpointError", "MAX_TOKENS", "ModelConfig", "ModelInfo", "SentimentModel", "Trace", "Vocabulary",
+    "available_models", "load", "load_from_bytes", "save", "tokenize", "trace",
+]

@@ -1,0 +1,156 @@
+"""The sentiment model: embedding -> plain nn.LSTM or nn.GRU -> linear head on the last hidden state.
+
+The head reads the top layer's hidden state, so applying it at every step gives the prediction
+"after reading tokens 0..t"; the trace uses exactly that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .text import Vocabulary, tokenize
+
+CELLS = ("lstm", "gru")
+MAX_TOKENS = 5000
+"""How many tokens a trace or prediction reads; longer text is cut here and the trace says so.
+
+The longest IMDB test review has about 2,700 tokens, so real reviews are read whole."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model's layers (the weights live in the .safetensors file)."""
+
+    cell: str
+    vocab_size: int
+    embedding_dim: int
+    hidden_size: int
+    num_layers: int = 1
+    num_classes: int = 2
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, not {self.cell!r}")
+        for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers", "num_classes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if self.num_classes < 2:
+            raise ValueError("num_classes must be at least 2")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ModelInfo:
+    """What a checkpoint says about itself besides its layers: labels, tokenizer, provenance."""
+
+    labels: list[str]
+    lowercase: bool = True
+    name: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class SentimentModel(nn.Module):
+    """A text classifier whose recurrent layer is a plain ``torch.nn.LSTM`` or ``torch.nn.GRU``."""
+
+    def __init__(self, config: ModelConfig, vocab: Vocabulary, info: ModelInfo) -> None:
+        super().__init__()
+        if len(vocab) != config.vocab_size:
+            raise ValueError(f"the vocabulary has {len(vocab)} tokens but the config says {config.vocab_size}")
+        if len(info.labels) != config.num_classes:
+            raise ValueError(f"{len(info.labels)} labels for {config.num_classes} classes")
+        self.config = config
+        self.vocab = vocab
+        self.info = info
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=vocab.pad_id)
+        rnn_class = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = rnn_class(
+            config.embedding_dim,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            batch_first=True,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, config.num_classes)
+        self.max_tokens = MAX_TOKENS
+
+    @property
+    def cell(self) -> str:
+        return self.config.cell
+
+    @property
+    def labels(self) -> list[str]:
+        return self.info.labels
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` as this model reads them (before the MAX_TOKENS cut)."""
+        return tokenize(text, lowercase=self.info.lowercase)
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        return self.vocab.encode(tokens)
+
+    def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
+        """Top-layer hidden state at every step, (B, T, H), for right-padded ids (B, T)."""
+        output, _ = self.rnn(self.dropout(self.embedding(ids)))
+        return output
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits after each sequence's last real token, (B, n_classes).
+
+        Padding sits after the real tokens, and the RNN is unidirectional, so the state at
+        ``lengths - 1`` is exactly what an unpadded run would end with.
+        """
+        states = self.hidden_states(ids)
+        last = states[torch.arange(ids.shape[0]), lengths - 1]
+        return self.head(self.dropout(last))
+
+    @torch.no_grad()
+    def predict_proba(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Class probabilities (N, n_classes) for each text, read exactly as ``rnnviz.trace`` reads it.
+
+        Texts are sorted by length and batched with right padding, so a 25,000-review test set
+        takes minutes, not hours. A text with no tokens raises ValueError.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        encoded = []
+        for index, text in enumerate(texts):
+            ids = self.encode(self.tokenize(text))[: self.max_tokens]
+            if not ids:
+                raise ValueError(f"text {index} has no tokens to read")
+            encoded.append(ids)
+        was_training = self.training
+        self.eval()
+        probs = np.zeros((len(encoded), self.config.num_classes), dtype=np.float32)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            ids, lengths = pad_batch([encoded[i] for i in batch], self.vocab.pad_id)
+            probs[batch] = torch.softmax(self(ids, lengths), dim=-1).numpy()
+        self.train(was_training)
+        return probs
+
+
+def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id lists into a (B, T_max) tensor, with their lengths."""
+    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+    ids = torch.full((len(sequences), int(lengths.max())), pad_id, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        ids[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
+    return ids, lengths

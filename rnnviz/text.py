@@ -1,0 +1,118 @@
+"""Turning pasted text into the tokens a model reads, and tokens into ids.
+
+SST-2 is lowercased and Penn-Treebank tokenized (``does n't``, ``it 's``, ````` `` `````). Pasted text
+(IMDB reviews with ``<br />``, curly quotes, emoji, any script) is first normalized, then split with
+nltk's Treebank tokenizer, which needs no data download. Treebank only splits a period at the very
+end of its input, so sentence-final periods inside a review are split off here first, except after
+abbreviations SST keeps whole (``mr.``, ``vs.``, initials).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from nltk.tokenize import TreebankWordTokenizer
+
+PAD = "<pad>"
+UNK = "<unk>"
+
+
+
+class _PTBTokenizer(TreebankWordTokenizer):
+    """Treebank, but an already-closing ``''`` stays closing, so SST's own text tokenizes to itself."""
+
+    STARTING_QUOTES = [
+        *TreebankWordTokenizer.STARTING_QUOTES[:2],
+        (re.compile(r'([ \(\[{<])(")'), r"\1 `` "),
+        # An opening single quote before a word is SST's "`" ("` red '"), except clitics ('s, 're) and elisions ('em).
+        (re.compile(r"(^|[ (\[{<])'(?!(?:s|re|ve|ll|d|m|t|em|til|n|cause)\b)(?=[^\W\d_])", re.IGNORECASE), r"\1 ` "),
+    ]
+
+
+_TREEBANK = _PTBTokenizer()
+
+_HTML_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
+_CHARACTER_MAP = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+        "\u2013": " -- ", "\u2014": " -- ", "\u2015": " -- ",
+        "\u2026": "...",
+    }
+)
+# Words that keep their period in SST ("mr. hartley", "us vs. them", "j. r. r. tolkien").
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st jr sr vs etc prof gen sgt lt col capt rev mt ft no vol ca approx inc ltd co bros".split()
+)
+_WORD_THEN_PERIOD = re.compile(r"(?<!\S)(\S+?)\.(?=\s|$)")
+
+
+def normalize(text: str) -> str:
+    """Clean pasted text: HTML line breaks, typographic quotes and dashes, invisible characters.
+
+    Unicode NFKC folds compatibility forms (full-width letters, ligatures). Control, format
+    (zero-width) and unpaired surrogate characters are dropped; they carry no words.
+    """
+    text = _HTML_BREAK.sub("\n", text)
+    text = "".join(
+        " " if ch in "\t\n\r\x0b\x0c" else ch
+        for ch in text
+        if ch in "\t\n\r\x0b\x0c" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    text = unicodedata.normalize("NFKC", text)
+    return text.translate(_CHARACTER_MAP)
+
+
+def _split_sentence_periods(text: str) -> str:
+    def split(match: re.Match[str]) -> str:
+        word = match.group(1)
+        if len(word) == 1 or "." in word or word.lower() in _ABBREVIATIONS:
+            return match.group(0)
+        return f"{word} ."
+
+    return _WORD_THEN_PERIOD.sub(split, text)
+
+
+def tokenize(text: str, lowercase: bool = True) -> list[str]:
+    """Split text into PTB tokens the way SST-2 was tokenized (lowercased by default)."""
+    text = normalize(text)
+    if lowercase:
+        text = text.lower()
+    return _TREEBANK.tokenize(_split_sentence_periods(text))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Token <-> id mapping; id 0 is padding, id 1 stands for every unknown word."""
+
+    tokens: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.tokens) < 2 or self.tokens[0] != PAD or self.tokens[1] != UNK:
+            raise ValueError(f"a vocabulary must start with {PAD!r} and {UNK!r}")
+        if len(set(self.tokens)) != len(self.tokens):
+            raise ValueError("the vocabulary lists a token twice")
+        object.__setattr__(self, "_index", {token: i for i, token in enumerate(self.tokens)})
+
+    pad_id = 0
+    unk_id = 1
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        index: dict[str, int] = self._index  # type: ignore[attr-defined]
+        return [index.get(token, self.unk_id) for token in tokens]
+
+    @classmethod
+    def build(cls, token_lists: Iterable[Sequence[str]], max_size: int, min_count: int = 1) -> "Vocabulary":
+        """The most frequent tokens (ties broken alphabetically), at most max_size ids in all."""
+        counts = Counter(token for tokens in token_lists for token in tokens)
+        ranked = sorted((t for t, c in counts.items() if c >= min_count and t not in (PAD, UNK)),
+                        key=lambda t: (-counts[t], t))
+        return cls((PAD, UNK, *ranked[: max(0, max_size - 2)]))

@@ -1,0 +1,223 @@
+"""The instrumented pass: every gate, state and prediction of an LSTM or GRU, token by token.
+
+Fast and exact at once: each layer runs once through PyTorch's fused kernel (``torch.lstm`` /
+``torch.gru`` with that layer's own weights), which gives the hidden states. With every h_{t-1}
+known, all gates of all steps come from two batched matmuls; only the LSTM cell state
+c_t = f_t * c_{t-1} + i_t * g_t still needs a loop, and that loop is cheap elementwise work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .analysis import final_memory_contributions, keep_matrix, reduce_keep
+from .model import SentimentModel
+
+LSTM_GATES = ("input", "forget", "output", "candidate")
+GRU_GATES = ("reset", "update", "candidate")
+
+
+@dataclass
+class Trace:
+    """Everything one model did while reading one text. Arrays are float32, laid out (layers, T, H)."""
+
+    model_name: str
+    cell: str
+    labels: list[str]
+    text: str
+    tokens: list[str]
+    token_ids: list[int]
+    unknown: np.ndarray
+    """(T,) bool: the token is not in the model's vocabulary and was read as <unk>."""
+    gates: dict[str, np.ndarray]
+    cell_state: np.ndarray | None
+    hidden: np.ndarray
+    probs: np.ndarray
+    """(T, n_classes): the head applied to the top layer's hidden state after each token."""
+    keep_units: np.ndarray
+    """(T, H), top layer: share of what token t wrote into unit u that is still there at the end."""
+    keep: np.ndarray
+    """(T,): keep_units averaged over units, weighted by how much token t proposed to write there."""
+    contributions: np.ndarray
+    """(T, H), top layer: token t's part of the final memory (c_T for LSTM, h_T for GRU); sums to it."""
+    n_tokens_total: int
+    """How many tokens the text has; more than len(tokens) when it was cut at the model's max_tokens."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        return self.n_tokens_total > len(self.tokens)
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.hidden.shape[0])
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.hidden.shape[2])
+
+    @property
+    def prediction(self) -> tuple[str, float]:
+        """The final label and its probability."""
+        best = int(np.argmax(self.probs[-1]))
+        return self.labels[best], float(self.probs[-1, best])
+
+    def quantities(self) -> dict[str, np.ndarray]:
+        """Every per-unit quantity by name, each (layers, T, H): gates, then cell and hidden state."""
+        found = dict(self.gates)
+        if self.cell_state is not None:
+            found["cell_state"] = self.cell_state
+        found["hidden"] = self.hidden
+        return found
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table, one row per (step, layer, unit, quantity): step, token, layer, unit, quantity, value.
+
+        Quantities are the gates, cell_state (LSTM), hidden, and for the top layer keep and contribution.
+        """
+        layers, steps, units = self.hidden.shape
+        blocks = []
+        per_layer = self.quantities()
+        top_only = {"keep": self.keep_units[None], "contribution": self.contributions[None]}
+        for name, values in (*per_layer.items(), *top_only.items()):
+            n_layers = values.shape[0]
+            layer_ids = np.arange(layers - n_layers, layers)
+            grid_layer, grid_step, grid_unit = np.meshgrid(layer_ids, np.arange(steps), np.arange(units), indexing="ij")
+            blocks.append(pd.DataFrame({
+                "step": grid_step.ravel(), "layer": grid_layer.ravel(), "unit": grid_unit.ravel(),
+                "quantity": name, "value": values.ravel(),
+            }))
+        frame = pd.concat(blocks, ignore_index=True)
+        frame.insert(1, "token", np.asarray(self.tokens, dtype=object)[frame["step"].to_numpy()])
+        frame["quantity"] = frame["quantity"].astype("category")
+        return frame
+
+    def steps_frame(self) -> pd.DataFrame:
+        """One row per token: step, token, token_id, unknown, keep, and the probability of each label."""
+        frame = pd.DataFrame({
+            "step": np.arange(len(self.tokens)), "token": self.tokens, "token_id": self.token_ids,
+            "unknown": self.unknown, "keep": self.keep,
+        })
+        for k, label in enumerate(self.labels):
+            frame[f"p_{label}"] = self.probs[:, k]
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every number of the trace as plain JSON-ready lists (the same float32 values, as floats)."""
+        return {
+            "model": self.model_name, "cell": self.cell, "labels": self.labels, "text": self.text,
+            "tokens": self.tokens, "token_ids": self.token_ids, "unknown": self.unknown.tolist(),
+            "n_tokens_total": self.n_tokens_total, "truncated": self.truncated,
+            "layout": "quantity[layer][step][unit]",
+            "gates": {name: values.tolist() for name, values in self.gates.items()},
+            "cell_state": None if self.cell_state is None else self.cell_state.tolist(),
+            "hidden": self.hidden.tolist(),
+            "probs": self.probs.tolist(),
+            "keep": self.keep.tolist(),
+            "keep_units": self.keep_units.tolist(),
+            "contributions": self.contributions.tolist(),
+        }
+
+
+def _layer_weights(rnn: torch.nn.RNNBase, layer: int) -> list[torch.Tensor]:
+    return [getattr(rnn, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+
+def _lstm_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, np.ndarray]:
+    w_ih, w_hh, b_ih, b_hh = weights
+    hidden_size = w_hh.shape[1]
+    zeros = x.new_zeros(1, 1, hidden_size)
+    out, _, _ = torch.lstm(x[None], (zeros, zeros), weights, True, 1, 0.0, False, False, True)
+    h = out[0]
+    h_prev = torch.cat([zeros[0], h[:-1]])
+    pre = torch.addmm(b_ih, x, w_ih.t()) + torch.addmm(b_hh, h_prev, w_hh.t())
+    i, f, g, o = pre.chunk(4, dim=1)
+    i, f, o, g = torch.sigmoid(i).numpy(), torch.sigmoid(f).numpy(), torch.sigmoid(o).numpy(), torch.tanh(g).numpy()
+    written = i * g
+    c = np.empty_like(written)
+    previous = np.zeros(hidden_size, dtype=np.float32)
+    for t in range(len(c)):  # c_t = f_t * c_{t-1} + i_t * g_t, in place
+        np.multiply(f[t], previous, out=c[t])
+        c[t] += written[t]
+        previous = c[t]
+    return {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": c, "hidden": h.numpy(), "_h": h}
+
+
+def _gru_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, np.ndarray]:
+    w_ih, w_hh, b_ih, b_hh = weights
+    hidden_size = w_hh.shape[1]
+    zeros = x.new_zeros(1, 1, hidden_size)
+    out, _ = torch.gru(x[None], zeros, weights, True, 1, 0.0, False, False, True)
+    h = out[0]
+    h_prev = torch.cat([zeros[0], h[:-1]])
+    gi = torch.addmm(b_ih, x, w_ih.t())
+    gh = torch.addmm(b_hh, h_prev, w_hh.t())
+    i_r, i_z, i_n = gi.chunk(3, dim=1)
+    h_r, h_z, h_n = gh.chunk(3, dim=1)
+    r = torch.sigmoid(i_r + h_r)
+    z = torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)
+    return {"reset": r.numpy(), "update": z.numpy(), "candidate": n.numpy(), "hidden": h.numpy(), "_h": h}
+
+
+def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: str = "",
+              n_tokens_total: int | None = None) -> Trace:
+    """Trace already-encoded tokens (at least one). ``trace`` is the usual entry point."""
+    if not ids:
+        raise ValueError("nothing to trace: the text has no tokens")
+    model.eval()
+    layer_fn = _lstm_layer if model.cell == "lstm" else _gru_layer
+    gate_names = LSTM_GATES if model.cell == "lstm" else GRU_GATES
+    with torch.no_grad():
+        x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
+        layers = []
+        for layer in range(model.config.num_layers):
+            result = layer_fn(x, _layer_weights(model.rnn, layer))
+            x = result.pop("_h")
+            layers.append(result)
+        probs = torch.softmax(model.head(x), dim=-1).numpy()
+
+    def stack(name: str) -> np.ndarray:
+        return np.ascontiguousarray(np.stack([layer[name] for layer in layers]), dtype=np.float32)
+
+    gates = {name: stack(name) for name in gate_names}
+    keep_units = keep_matrix(model.cell, gates, layer=-1)
+    return Trace(
+        model_name=model.name,
+        cell=model.cell,
+        labels=list(model.labels),
+        text=text,
+        tokens=list(tokens),
+        token_ids=list(ids),
+        unknown=np.asarray(ids) == model.vocab.unk_id,
+        gates=gates,
+        cell_state=stack("cell_state") if model.cell == "lstm" else None,
+        hidden=stack("hidden"),
+        probs=probs.astype(np.float32),
+        keep_units=keep_units,
+        keep=reduce_keep(model.cell, gates, keep_units, layer=-1),
+        contributions=final_memory_contributions(model.cell, gates, layer=-1),
+        n_tokens_total=len(tokens) if n_tokens_total is None else n_tokens_total,
+    )
+
+
+def trace(model: SentimentModel, text: str) -> Trace:
+    """Run ``model`` over ``text`` once, recording every gate and state at every token.
+
+    Reads at most ``model.max_tokens`` tokens (5,000 by default); ``Trace.truncated`` says when the
+    text was longer. Raises ValueError, with a plain message, for text with no tokens.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("the text is empty: type or paste some words to trace")
+    tokens = model.tokenize(text)
+    if not tokens:
+        raise ValueError("the text has no readable words (only invisible or control characters)")
+    kept = tokens[: model.max_tokens]
+    return trace_ids(model, kept, model.encode(kept), text=text, n_tokens_total=len(tokens))

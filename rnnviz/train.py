@@ -1,0 +1,359 @@
+"""Training CLI: ``python -m rnnviz.train --cell lstm --data sst2 --out pretrained/lstm-sst2``.
+
+Runs on CPU. Batches are padded (no packing) and grouped by length, which on two cores is several
+times faster than pack_padded_sequence. Selection (early stopping, learning-rate decay) uses dev data
+only; the test file, when given, is scored once at the end and only reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import checkpoint
+from .progress import progress
+from .data import LabeledTexts, dedupe_key, file_sha256, read_labeled
+from .model import ModelConfig, ModelInfo, SentimentModel, pad_batch
+from .embeddings import initial_embedding, pretrain_vectors
+from .text import Vocabulary, tokenize
+
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Data files and tuned hyperparameters for one shipped dataset."""
+
+    train: str
+    dev: str | None
+    test: str | None
+    dev_fraction: float
+    embedding_corpus: tuple[str, ...]
+    defaults: dict
+
+
+PRESETS = {
+    "sst2": Preset(
+        train="sst2/train.tsv", dev="sst2/dev.tsv", test="sst2/test_labeled.tsv", dev_fraction=0.0,
+        embedding_corpus=("imdb/train.csv.xz", "sst/derived/sentences_train.tsv"),
+        defaults=dict(embedding_dim=200, hidden_size=256, layers=1, dropout=0.5, epochs=12, batch_size=64,
+                      lr=2e-3, vocab_size=20000, min_count=1, max_train_tokens=0, truncate="head",
+                      step_loss_weight=0.0),
+    ),
+    "imdb": Preset(
+        train="imdb/train.csv.xz", dev=None, test="imdb/test.csv.xz", dev_fraction=0.08,
+        embedding_corpus=("imdb/train.csv.xz",),
+        defaults=dict(embedding_dim=128, hidden_size=256, layers=1, dropout=0.4, epochs=12, batch_size=64,
+                      lr=2e-3, vocab_size=25000, min_count=3, max_train_tokens=400, truncate="tail",
+                      step_loss_weight=0.3),
+    ),
+}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m rnnviz.train", description=__doc__.split("\n")[0])
+    parser.add_argument("--cell", choices=("lstm", "gru"), required=True)
+    parser.add_argument("--data", choices=sorted(PRESETS), required=True,
+                        help="which dataset's files and tuned defaults to use")
+    parser.add_argument("--out", required=True, help="output stem: writes OUT.safetensors and OUT.json")
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
+                        help="folder holding sst2/ and imdb/ (default: ../shared/data)")
+    parser.add_argument("--train", type=Path, help="training file (overrides the preset)")
+    parser.add_argument("--dev", type=Path, help="dev file (default: the preset's, or a held-out slice of train)")
+    parser.add_argument("--test", type=Path, help="test file scored once at the end, never used for selection")
+    parser.add_argument("--no-test", action="store_true", help="skip the final test score")
+    parser.add_argument("--embedding-dim", type=int)
+    parser.add_argument("--hidden-size", type=int)
+    parser.add_argument("--layers", type=int)
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--vocab-size", type=int)
+    parser.add_argument("--min-count", type=int)
+    parser.add_argument("--max-train-tokens", type=int, help="cut training texts to this many tokens (0: no cut)")
+    parser.add_argument("--truncate", choices=("head", "tail"), help="keep the first or the last tokens when cutting")
+    parser.add_argument("--step-loss-weight", type=float,
+                        help="weight of the loss on the prediction after every token (0: final token only)")
+    parser.add_argument("--pretrain-embeddings", action=argparse.BooleanOptionalAction, default=True,
+                        help="start the embedding from word vectors learned on unlabeled training text (default)")
+    parser.add_argument("--embedding-corpus", type=Path, nargs="+",
+                        help="labeled files whose text (labels unused) the word vectors learn from")
+    parser.add_argument("--vocab-from-vectors", action=argparse.BooleanOptionalAction, default=False,
+                        help="fill the vocabulary up to --vocab-size with words that only the vectors know")
+    parser.add_argument("--embedding-scale", type=float, default=0.5, help="std of the initial embedding entries")
+    parser.add_argument("--freeze-embedding-epochs", type=int, default=0,
+                        help="keep the embedding fixed for this many first epochs")
+    parser.add_argument("--cache", type=Path, default=Path(".cache"), help="where learned word vectors are kept")
+    parser.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
+    parser.add_argument("--limit", type=int, default=0, help="use only this many training texts (for smoke runs)")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    preset = PRESETS[args.data]
+    for key, value in preset.defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    root = args.data_root
+    args.train = args.train or root / preset.train
+    if args.dev is None and preset.dev:
+        args.dev = root / preset.dev
+    args.dev_fraction = 0.0 if args.dev else preset.dev_fraction
+    if args.test is None and preset.test and not args.no_test:
+        args.test = root / preset.test
+    args.embedding_corpus = args.embedding_corpus or [root / p for p in preset.embedding_corpus]
+    return args
+
+
+@dataclass
+class Splits:
+    train: LabeledTexts
+    dev: LabeledTexts
+    test: LabeledTexts | None
+    provenance: dict
+
+
+def load_splits(args: argparse.Namespace) -> Splits:
+    """Read the files, hold out dev if needed, and drop training texts that also occur in dev or test."""
+    train = read_labeled(args.train)
+    test = read_labeled(args.test) if args.test else None
+    rng = random.Random(args.seed)
+    if args.dev:
+        dev = read_labeled(args.dev)
+        train_indices = list(range(len(train)))
+    else:
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        n_dev = int(round(len(train) * args.dev_fraction))
+        dev = train.subset(sorted(order[:n_dev]))
+        dev.source = f"{train.source} (held-out {n_dev} texts, seed {args.seed})"
+        train_indices = sorted(order[n_dev:])
+    held_out = {dedupe_key(t) for t in dev.texts} | ({dedupe_key(t) for t in test.texts} if test else set())
+    seen: set[str] = set()
+    kept, dropped_overlap, dropped_duplicate = [], 0, 0
+    for i in train_indices:
+        key = dedupe_key(train.texts[i])
+        if key in held_out:
+            dropped_overlap += 1
+        elif key in seen:
+            dropped_duplicate += 1
+        else:
+            seen.add(key)
+            kept.append(i)
+    if args.limit:
+        rng.shuffle(kept)
+        kept = sorted(kept[: args.limit])
+    provenance = {
+        "train_file": str(args.train), "train_sha256": file_sha256(args.train),
+        "dev": dev.source, "test_file": str(args.test) if args.test else None,
+        "train_texts_used": len(kept), "dev_texts": len(dev), "test_texts": len(test) if test else 0,
+        "dropped_train_texts_also_in_dev_or_test": dropped_overlap,
+        "dropped_duplicate_train_texts": dropped_duplicate,
+    }
+    if args.dev and Path(args.dev).exists():
+        provenance["dev_sha256"] = file_sha256(args.dev)
+    if test is not None:
+        provenance["test_sha256"] = file_sha256(args.test)
+    return Splits(train.subset(kept), dev, test, provenance)
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (less padding), in random order, each batch shuffled by jitter."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i] + rng.random() * 4))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def cut(ids: list[int], max_tokens: int, mode: str) -> list[int]:
+    if not max_tokens or len(ids) <= max_tokens:
+        return ids
+    return ids[:max_tokens] if mode == "head" else ids[-max_tokens:]
+
+
+def step_loss(model: SentimentModel, ids: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor,
+              step_weight: float) -> torch.Tensor:
+    """Cross-entropy after the last token, plus ``step_weight`` times the mean over all earlier steps.
+
+    The per-step term (target replication, Lipton et al. 2015) gives long reviews a gradient at
+    every token and makes the app's prediction-after-each-token line meaningful.
+    """
+    states = model.hidden_states(ids)
+    logits = model.head(model.dropout(states))
+    batch = torch.arange(ids.shape[0])
+    loss = nn.functional.cross_entropy(logits[batch, lengths - 1], labels)
+    if step_weight > 0:
+        mask = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).float()
+        per_step = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.repeat_interleave(ids.shape[1]), reduction="none"
+        ).view_as(mask)
+        loss = loss + step_weight * ((per_step * mask).sum(1) / lengths).mean()
+    return loss
+
+
+@torch.no_grad()
+def accuracy(model: SentimentModel, encoded: list[list[int]], labels: list[int], batch_size: int = 128) -> float:
+    model.eval()
+    correct = 0
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        ids, lengths = pad_batch([encoded[i][: model.max_tokens] or [model.vocab.unk_id] for i in batch],
+                                 model.vocab.pad_id)
+        predicted = model(ids, lengths).argmax(-1)
+        correct += int((predicted == torch.tensor([labels[i] for i in batch])).sum())
+    return correct / max(1, len(encoded))
+
+
+def cached_vectors(args: argparse.Namespace, held_out: list[str]) -> tuple[list[str], np.ndarray]:
+    """Word vectors learned from the embedding corpus minus any dev or test text, cached on disk."""
+    excluded = {dedupe_key(t) for t in held_out}
+    key = hashlib.sha256(json.dumps(
+        [[file_sha256(p) for p in args.embedding_corpus], sorted(excluded), args.embedding_dim, args.seed]
+    ).encode()).hexdigest()[:16]
+    path = args.cache / f"vectors-{key}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as stored:
+            return [str(w) for w in stored["words"]], stored["vectors"]
+    started = time.time()
+    corpus = [tokenize(text) for file in args.embedding_corpus
+              for text in progress(read_labeled(file).texts, desc=f"reading {Path(file).name}")
+              if dedupe_key(text) not in excluded]
+    words, vectors = pretrain_vectors(corpus, args.embedding_dim, seed=args.seed)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, words=np.array(words), vectors=vectors)
+    print(f"learned {len(words)} word vectors in {time.time() - started:.0f} s", file=sys.stderr)
+    return words, vectors
+
+
+def extend_vocabulary(vocab: Vocabulary, words: Sequence[str], size: int) -> Vocabulary:
+    """The training vocabulary, then the vectors' most frequent other words, up to ``size`` ids."""
+    known = set(vocab.tokens)
+    extra = [w for w in words if w not in known][: max(0, size - len(vocab))]
+    return Vocabulary(vocab.tokens + tuple(extra))
+
+
+def train(args: argparse.Namespace) -> SentimentModel:
+    """Train one model as ``args`` says and return it with its metrics filled in (not yet saved)."""
+    started = time.time()
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = random.Random(args.seed)
+
+    splits = load_splits(args)
+    print(f"train {len(splits.train)} texts, dev {len(splits.dev)}, test {len(splits.test) if splits.test else 0}",
+          file=sys.stderr)
+    train_tokens = [tokenize(t) for t in progress(splits.train.texts, desc="tokenizing train", leave=False)]
+    dev_tokens = [tokenize(t) for t in splits.dev.texts]
+    vocab = Vocabulary.build(train_tokens, args.vocab_size, args.min_count)
+    vectors = cached_vectors(args, held_out=splits.dev.texts + (splits.test.texts if splits.test else [])) \
+        if args.pretrain_embeddings else None
+    if vectors is not None and args.vocab_from_vectors:
+        vocab = extend_vocabulary(vocab, vectors[0], args.vocab_size)
+    train_ids = [cut(vocab.encode(t), args.max_train_tokens, args.truncate) for t in train_tokens]
+    keep = [i for i, ids in enumerate(train_ids) if ids]
+    train_ids = [train_ids[i] for i in keep]
+    train_labels = [splits.train.labels[i] for i in keep]
+    dev_ids = [vocab.encode(t) for t in dev_tokens]
+
+    n_classes = max(max(train_labels), max(splits.dev.labels)) + 1
+    labels = ["negative", "positive"] if n_classes == 2 else [str(i) for i in range(n_classes)]
+    config = ModelConfig(cell=args.cell, vocab_size=len(vocab), embedding_dim=args.embedding_dim,
+                         hidden_size=args.hidden_size, num_layers=args.layers, num_classes=n_classes,
+                         dropout=args.dropout)
+    model = SentimentModel(config, vocab, ModelInfo(labels=labels, name=Path(args.out).name))
+    if vectors is not None:
+        matrix, hits = initial_embedding(vocab.tokens, *vectors, scale=args.embedding_scale, seed=args.seed)
+        model.embedding.weight.data.copy_(matrix)
+        print(f"{hits} of {len(vocab)} vocabulary words start from pretrained vectors", file=sys.stderr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+
+    best_accuracy, best_epoch, best_state, history = -1.0, 0, None, []
+    epochs_without_gain = 0
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        model.embedding.weight.requires_grad_(epoch > args.freeze_embedding_epochs)
+        batches = length_batches([len(x) for x in train_ids], args.batch_size, rng)
+        bar = progress(batches, desc=f"epoch {epoch}/{args.epochs}", unit="batch")
+        running = 0.0
+        for step, batch in enumerate(bar, 1):
+            ids, lengths = pad_batch([train_ids[i] for i in batch], vocab.pad_id)
+            target = torch.tensor([train_labels[i] for i in batch])
+            loss = step_loss(model, ids, lengths, target, args.step_loss_weight)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            running += (loss.item() - running) / min(step, 50)
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{running:.3f}")
+        dev_accuracy = accuracy(model, dev_ids, splits.dev.labels)
+        bar.close()
+        history.append({"epoch": epoch, "train_loss": round(running, 4), "dev_accuracy": round(dev_accuracy, 4),
+                        "lr": optimizer.param_groups[0]["lr"]})
+        print(f"epoch {epoch}: loss {running:.4f}, dev accuracy {dev_accuracy:.4f}", file=sys.stderr)
+        if dev_accuracy > best_accuracy:
+            best_accuracy, best_epoch, epochs_without_gain = dev_accuracy, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            epochs_without_gain += 1
+            for group in optimizer.param_groups:
+                group["lr"] *= 0.5
+            if epochs_without_gain >= args.patience:
+                print(f"stopping early: no dev gain for {args.patience} epochs", file=sys.stderr)
+                break
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model.eval()
+
+    metrics = {"dev_accuracy": round(best_accuracy, 4), "best_epoch": best_epoch}
+    train_seconds = time.time() - started
+    if splits.test is not None:
+        test_accuracy = float((model.predict_proba(splits.test.texts).argmax(1) == np.array(splits.test.labels)).mean())
+        metrics["test_accuracy"] = round(test_accuracy, 4)
+        metrics["test_file"] = str(args.test)
+        print(f"test accuracy {test_accuracy:.4f} on {len(splits.test)} texts", file=sys.stderr)
+    model.info.metrics = metrics
+    model.info.training = {
+        "command": "python -m rnnviz.train " + " ".join(args.argv),
+        "data": args.data,
+        "provenance": splits.provenance,
+        "hyperparameters": {k: getattr(args, k) for k in (
+            "embedding_dim", "hidden_size", "layers", "dropout", "epochs", "batch_size", "lr", "vocab_size",
+            "min_count", "max_train_tokens", "truncate", "step_loss_weight", "patience", "seed", "threads",
+            "pretrain_embeddings", "vocab_from_vectors", "embedding_scale", "freeze_embedding_epochs")},
+        "embedding_corpus": [str(p) for p in args.embedding_corpus] if args.pretrain_embeddings else [],
+        "history": history,
+        "train_seconds": round(train_seconds, 1),
+        "torch": torch.__version__,
+        "machine": f"{platform.machine()}, {args.threads} threads",
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    return model
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    model = train(args)
+    weights, config = checkpoint.save(model, args.out)
+    print(f"wrote {weights} and {config}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
