@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .model import native_rnn_kernels
+
 if TYPE_CHECKING:
     from .model import SentimentModel
     from .trace import Trace
@@ -86,7 +88,7 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
     layer = layer % trace.num_layers
     hidden = torch.tensor(trace.hidden[layer], requires_grad=True)
     x = hidden
-    with torch.enable_grad():
+    with torch.enable_grad(), native_rnn_kernels():
         for above in range(layer + 1, trace.num_layers):
             weights = [getattr(model.rnn, f"{kind}_l{above}").detach()
                        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]

@@ -64,7 +64,7 @@ def load(name_or_path: str | Path) -> SentimentModel:
         if path.stat().st_size > limit:
             raise CheckpointError(f"{path.name} is larger than the {limit // 2**20} MiB limit")
     model = load_from_bytes(weights_path.read_bytes(), config_path.read_bytes())
-    model.info.name = model.info.name or weights_path.stem
+    model.info.name = weights_path.stem
     return model
 
 

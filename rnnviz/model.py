@@ -6,8 +6,9 @@ The head reads the top layer's hidden state, so applying it at every step gives 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +21,22 @@ MAX_TOKENS = 5000
 """How many tokens a trace or prediction reads; longer text is cut here and the trace says so.
 
 The longest IMDB test review has about 2,700 tokens, so real reviews are read whole."""
+
+
+@contextlib.contextmanager
+def native_rnn_kernels() -> Iterator[None]:
+    """Run RNNs on PyTorch's own CPU kernels instead of oneDNN's.
+
+    Measured here (benchmarks/trace_speed.py prints both): oneDNN builds a new RNN primitive for each
+    new sequence length, and a first 2,500-token LSTM pass took 19 s with it against 0.3 s without.
+    A dashboard sees a new length with every paste, so inference always uses the native kernels.
+    """
+    previous = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = previous
 
 
 @dataclass(frozen=True)
@@ -120,7 +137,6 @@ class SentimentModel(nn.Module):
         last = states[torch.arange(ids.shape[0]), lengths - 1]
         return self.head(self.dropout(last))
 
-    @torch.no_grad()
     def predict_proba(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Class probabilities (N, n_classes) for each text, read exactly as ``rnnviz.trace`` reads it.
 
@@ -131,18 +147,24 @@ class SentimentModel(nn.Module):
             texts = [texts]
         encoded = []
         for index, text in enumerate(texts):
-            ids = self.encode(self.tokenize(text))[: self.max_tokens]
+            ids = self.encode(self.tokenize(text))
             if not ids:
                 raise ValueError(f"text {index} has no tokens to read")
             encoded.append(ids)
+        return self.predict_ids(encoded, batch_size)
+
+    @torch.no_grad()
+    def predict_ids(self, encoded: Sequence[Sequence[int]], batch_size: int = 64) -> np.ndarray:
+        """``predict_proba`` for texts already encoded as id lists (each cut to ``max_tokens``)."""
         was_training = self.training
         self.eval()
         probs = np.zeros((len(encoded), self.config.num_classes), dtype=np.float32)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            ids, lengths = pad_batch([encoded[i] for i in batch], self.vocab.pad_id)
-            probs[batch] = torch.softmax(self(ids, lengths), dim=-1).numpy()
+        with native_rnn_kernels():
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                ids, lengths = pad_batch([encoded[i][: self.max_tokens] for i in batch], self.vocab.pad_id)
+                probs[batch] = torch.softmax(self(ids, lengths), dim=-1).numpy()
         self.train(was_training)
         return probs
 

@@ -97,7 +97,8 @@ class Vocabulary:
             raise ValueError(f"a vocabulary must start with {PAD!r} and {UNK!r}")
         if len(set(self.tokens)) != len(self.tokens):
             raise ValueError("the vocabulary lists a token twice")
-        object.__setattr__(self, "_index", {token: i for i, token in enumerate(self.tokens)})
+        # Padding is never a word: a literal "<pad>" in text reads as unknown.
+        object.__setattr__(self, "_index", {token: i for i, token in enumerate(self.tokens) if i != self.pad_id})
 
     pad_id = 0
     unk_id = 1

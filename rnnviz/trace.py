@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from .analysis import final_memory_contributions, keep_matrix, reduce_keep
-from .model import SentimentModel
+from .model import SentimentModel, native_rnn_kernels
 
 LSTM_GATES = ("input", "forget", "output", "candidate")
 GRU_GATES = ("reset", "update", "candidate")
@@ -173,7 +173,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     model.eval()
     layer_fn = _lstm_layer if model.cell == "lstm" else _gru_layer
     gate_names = LSTM_GATES if model.cell == "lstm" else GRU_GATES
-    with torch.no_grad():
+    with torch.no_grad(), native_rnn_kernels():
         x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
         layers = []
         for layer in range(model.config.num_layers):

@@ -204,18 +204,9 @@ def step_loss(model: SentimentModel, ids: torch.Tensor, lengths: torch.Tensor, l
     return loss
 
 
-@torch.no_grad()
-def accuracy(model: SentimentModel, encoded: list[list[int]], labels: list[int], batch_size: int = 128) -> float:
-    model.eval()
-    correct = 0
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        ids, lengths = pad_batch([encoded[i][: model.max_tokens] or [model.vocab.unk_id] for i in batch],
-                                 model.vocab.pad_id)
-        predicted = model(ids, lengths).argmax(-1)
-        correct += int((predicted == torch.tensor([labels[i] for i in batch])).sum())
-    return correct / max(1, len(encoded))
+def accuracy(model: SentimentModel, encoded: list[list[int]], labels: list[int]) -> float:
+    predicted = model.predict_ids([ids or [model.vocab.unk_id] for ids in encoded], batch_size=128).argmax(axis=1)
+    return float((predicted == np.asarray(labels)).mean())
 
 
 def cached_vectors(args: argparse.Namespace, held_out: list[str]) -> tuple[list[str], np.ndarray]:
@@ -301,7 +292,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
             optimizer.step()
             running += (loss.item() - running) / min(step, 50)
             if step % 20 == 0:
-                bar.set_postfix(loss=f"{running:.3f}")
+                bar.set_postfix(loss=f"{running:.3f}", refresh=False)
         dev_accuracy = accuracy(model, dev_ids, splits.dev.labels)
         bar.close()
         history.append({"epoch": epoch, "train_loss": round(running, 4), "dev_accuracy": round(dev_accuracy, 4),

@@ -1,0 +1,87 @@
+"""Command line: ``python -m rnnviz trace --model lstm-sst2 "not bad at all" [--out trace.csv|.json]``.
+
+``python -m rnnviz models`` lists the shipped models with their test accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .checkpoint import CheckpointError, available_models, load
+from .export import write_trace
+from .trace import Trace, trace
+
+BAR_WIDTH = 20
+
+
+def _bar(value: float) -> str:
+    filled = int(round(max(0.0, min(1.0, value)) * BAR_WIDTH))
+    return "#" * filled + "." * (BAR_WIDTH - filled)
+
+
+def summary(tr: Trace, max_rows: int = 60) -> str:
+    """A plain-text table: each token with its keep score and the prediction after it."""
+    label, confidence = tr.prediction
+    positive = len(tr.labels) - 1
+    lines = [
+        f"model {tr.model_name} ({tr.cell}, {tr.num_layers} layer(s), {tr.hidden_size} units)",
+        f"prediction: {label} ({confidence:.1%})",
+        f"{len(tr.tokens)} tokens traced" + (f" of {tr.n_tokens_total} (cut at the model's limit)" if tr.truncated else "")
+        + (f", {int(tr.unknown.sum())} unknown (marked *)" if tr.unknown.any() else ""),
+        "",
+        f"{'step':>5}  {'token':<18} {'keep':>5}  {'kept to the end':<{BAR_WIDTH}}  p({tr.labels[positive]})",
+    ]
+    shown = range(len(tr.tokens)) if len(tr.tokens) <= max_rows else [*range(max_rows // 2), *range(len(tr.tokens) - max_rows // 2, len(tr.tokens))]
+    previous = -1
+    for t in shown:
+        if t != previous + 1:
+            lines.append(f"{'...':>5}")
+        previous = t
+        token = tr.tokens[t] + ("*" if tr.unknown[t] else "")
+        token = token if len(token) <= 18 else token[:17] + "~"
+        lines.append(f"{t:>5}  {token:<18} {tr.keep[t]:>5.2f}  {_bar(float(tr.keep[t]))}  {tr.probs[t, positive]:.3f}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rnnviz", description="Trace LSTM and GRU sentiment models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    trace_parser = commands.add_parser("trace", help="trace one text and print a summary")
+    trace_parser.add_argument("text", help="the text to read; '-' reads standard input")
+    trace_parser.add_argument("--model", default="lstm-sst2", help="shipped model name or path to NAME.safetensors")
+    trace_parser.add_argument("--out", type=Path, help="also write every number: .csv (long table) or .json")
+    trace_parser.add_argument("--rows", type=int, default=60, help="most tokens to list in the summary")
+    commands.add_parser("models", help="list the shipped models")
+    args = parser.parse_args(argv)
+
+    if args.command == "models":
+        for name in available_models():
+            model = load(name)
+            accuracy = model.info.metrics.get("test_accuracy")
+            print(f"{name:<12} {model.cell:<5} {model.config.num_layers} layer(s) x {model.config.hidden_size} units"
+                  + (f", test accuracy {accuracy:.1%}" if accuracy is not None else ""))
+        return 0
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    try:
+        model = load(args.model)
+        tr = trace(model, text)
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(summary(tr, args.rows))
+    if args.out:
+        try:
+            write_trace(tr, args.out)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

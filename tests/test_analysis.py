@@ -1,0 +1,115 @@
+"""Keep scores, the memory decomposition, saturation and unit ranking mean what DESIGN.md says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import rnnviz
+from rnnviz.analysis import keep_matrix, rank_units, saturation, unit_effects
+from conftest import random_model, random_text
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+@pytest.mark.parametrize("length", [1, 2, 37, 500])
+def test_token_contributions_sum_to_the_final_memory(cell, layers, length):
+    model = random_model(cell, layers=layers, seed=length)
+    tr = rnnviz.trace(model, random_text(length, seed=length))
+    final_memory = tr.cell_state[-1, -1] if cell == "lstm" else tr.hidden[-1, -1]
+    np.testing.assert_allclose(tr.contributions.sum(axis=0), final_memory, atol=1e-5)
+
+
+def test_keep_units_follow_the_design_formula_written_as_loops(cell):
+    model = random_model(cell, layers=2, seed=1)
+    tr = rnnviz.trace(model, random_text(23, seed=2))
+    T, H = tr.keep_units.shape
+    expected = np.zeros((T, H))
+    for t in range(T):
+        for u in range(H):
+            if cell == "lstm":
+                value = tr.gates["input"][-1, t, u] * np.prod(tr.gates["forget"][-1, t + 1:, u])
+            else:
+                z = tr.gates["update"][-1]
+                value = (1 - z[t, u]) * np.prod(z[t + 1:, u])
+            expected[t, u] = value
+    np.testing.assert_allclose(tr.keep_units, expected, atol=1e-6)
+
+
+def test_keep_is_the_candidate_weighted_mean_of_keep_units(cell):
+    model = random_model(cell, seed=4)
+    tr = rnnviz.trace(model, random_text(15, seed=4))
+    weight = np.abs(tr.gates["candidate"][-1])
+    np.testing.assert_allclose(tr.keep, (tr.keep_units * weight).sum(1) / weight.sum(1), atol=1e-6)
+    assert np.all((tr.keep >= 0) & (tr.keep <= 1))
+
+
+def _force_gate(model, gate_row_block: int, bias: float) -> None:
+    """Push one gate's pre-activation far to one side through its input bias."""
+    H = model.config.hidden_size
+    with torch.no_grad():
+        model.rnn.bias_ih_l0[gate_row_block * H:(gate_row_block + 1) * H] = bias
+
+
+def test_an_lstm_that_never_forgets_keeps_all_it_wrote():
+    model = random_model("lstm", seed=7)
+    _force_gate(model, 1, 50.0)  # forget gate = 1
+    tr = rnnviz.trace(model, random_text(12, seed=7))
+    np.testing.assert_allclose(tr.keep_units, tr.gates["input"][-1], atol=1e-6)
+
+
+def test_an_lstm_that_always_forgets_keeps_only_the_last_token():
+    model = random_model("lstm", seed=8)
+    _force_gate(model, 1, -50.0)  # forget gate = 0
+    tr = rnnviz.trace(model, random_text(12, seed=8))
+    assert np.all(tr.keep_units[:-1] < 1e-6)
+    assert tr.keep[-1] > 0
+
+
+def test_a_gru_whose_update_gate_is_one_keeps_nothing_new():
+    """PyTorch convention: z = 1 keeps the old state, so no token gets written."""
+    model = random_model("gru", seed=9)
+    _force_gate(model, 1, 50.0)  # update gate z = 1
+    tr = rnnviz.trace(model, random_text(12, seed=9))
+    assert np.all(tr.keep_units < 1e-6) and np.all(np.abs(tr.hidden) < 1e-6)
+
+
+def test_keep_matrix_is_available_for_every_layer(cell):
+    model = random_model(cell, layers=3, seed=3)
+    tr = rnnviz.trace(model, random_text(10))
+    for layer in range(3):
+        keep = keep_matrix(cell, tr.gates, layer)
+        assert keep.shape == (10, 8) and np.all((keep >= 0) & (keep <= 1))
+    np.testing.assert_array_equal(keep_matrix(cell, tr.gates, -1), tr.keep_units)
+
+
+def test_saturation_lists_each_sigmoid_gate_and_unit_with_fractions(cell):
+    model = random_model(cell, seed=2)
+    tr = rnnviz.trace(model, random_text(40))
+    table = saturation(tr)
+    gates = {"input", "forget", "output"} if cell == "lstm" else {"reset", "update"}
+    assert set(table["gate"]) == gates
+    assert len(table) == len(gates) * 8
+    assert table[["low", "high"]].stack().between(0, 1).all()
+    assert ((table["low"] + table["high"]) <= 1).all()
+
+
+def test_top_layer_effect_is_hidden_state_times_head_weight_margin(cell):
+    model = random_model(cell, layers=2, seed=11)
+    tr = rnnviz.trace(model, random_text(20, seed=11))
+    w = model.head.weight.detach().numpy()
+    predicted = int(np.argmax(tr.probs[-1]))
+    expected = tr.hidden[-1, -1] * (w[predicted] - w.mean(axis=0))
+    np.testing.assert_allclose(unit_effects(model, tr, layer=-1), expected, atol=1e-6)
+    assert unit_effects(model, tr, layer=0).shape == (8,)
+
+
+@pytest.mark.parametrize("by", ["variance", "keep", "effect"])
+def test_rank_units_returns_every_unit_once(cell, by):
+    model = random_model(cell, layers=2, seed=12)
+    tr = rnnviz.trace(model, random_text(20, seed=12))
+    for layer in (0, 1):
+        order = rank_units(tr, layer=layer, by=by, model=model)
+        assert sorted(order.tolist()) == list(range(8))
+    variance_order = rank_units(tr, by="variance")
+    assert tr.hidden[-1].var(0)[variance_order[0]] == tr.hidden[-1].var(0).max()
