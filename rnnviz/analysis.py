@@ -7,7 +7,8 @@ the share f_s of it; for GRU (PyTorch's convention, z = 1 keeps the old state), 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+import difflib
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -122,3 +123,102 @@ def rank_units(trace: "Trace", layer: int = -1, by: str = "variance", model: "Se
     else:
         raise ValueError(f"unknown ranking {by!r}; choose one of {RANKINGS}")
     return np.argsort(-score, kind="stable")
+
+
+def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) -> dict[str, np.ndarray]:
+    """Every term of the cell's equations at one step of one layer, each (H,), for showing the maths.
+
+    LSTM: pre-activations pre_i, pre_f, pre_g, pre_o, the gates, c_prev, c, h. GRU: pre_r, pre_z,
+    the input part (in_n) and hidden part (hn, which the reset gate scales) of the candidate, the gates,
+    h_prev, h. Recomputed from the weights, so the numbers match the equations term by term.
+    """
+    layer = layer % trace.num_layers
+    weights = [getattr(model.rnn, f"{kind}_l{layer}").detach()
+               for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    w_ih, w_hh, b_ih, b_hh = weights
+    with torch.no_grad():
+        if layer == 0:
+            x = model.embedding(torch.tensor([trace.token_ids[step]]))[0]
+        else:
+            x = torch.from_numpy(trace.hidden[layer - 1, step])
+        h_prev = torch.from_numpy(trace.hidden[layer, step - 1]) if step > 0 else torch.zeros(trace.hidden_size)
+        from_input = (w_ih @ x + b_ih).numpy()
+        from_hidden = (w_hh @ h_prev + b_hh).numpy()
+    H = trace.hidden_size
+    detail: dict[str, np.ndarray] = {"h_prev": h_prev.numpy(), "h": trace.hidden[layer, step]}
+    if trace.cell == "lstm":
+        pre = from_input + from_hidden
+        for k, name in enumerate(("i", "f", "g", "o")):
+            detail[f"pre_{name}"] = pre[k * H:(k + 1) * H]
+        detail.update(i=trace.gates["input"][layer, step], f=trace.gates["forget"][layer, step],
+                      g=trace.gates["candidate"][layer, step], o=trace.gates["output"][layer, step],
+                      c=trace.cell_state[layer, step],
+                      c_prev=trace.cell_state[layer, step - 1] if step > 0 else np.zeros(H, dtype=np.float32))
+    else:
+        detail.update(pre_r=from_input[:H] + from_hidden[:H], pre_z=from_input[H:2 * H] + from_hidden[H:2 * H],
+                      in_n=from_input[2 * H:], hn=from_hidden[2 * H:],
+                      r=trace.gates["reset"][layer, step], z=trace.gates["update"][layer, step],
+                      n=trace.gates["candidate"][layer, step])
+    return detail
+
+
+def describe_step(cell: str, detail: Mapping[str, np.ndarray], unit: int) -> str:
+    """One plain sentence on what a unit did at a step, e.g. "mostly kept its memory (f = 0.93, i = 0.12)"."""
+    if cell == "lstm":
+        f, i = float(detail["f"][unit]), float(detail["i"][unit])
+        if f >= 0.5 and i < 0.5:
+            what = "mostly kept its memory"
+        elif f < 0.5 and i >= 0.5:
+            what = "mostly replaced its memory with new content"
+        elif f >= 0.5:
+            what = "kept its memory and also wrote new content"
+        else:
+            what = "mostly let its memory go and wrote little"
+        return f"{what} (forget gate f = {f:.2f}, input gate i = {i:.2f})"
+    z = float(detail["z"][unit])
+    what = "mostly kept its previous state" if z >= 0.5 else "mostly took the new candidate"
+    return f"{what} (update gate z = {z:.2f}; in PyTorch z = 1 keeps the old state)"
+
+
+def align_tokens(first: Sequence[str], second: Sequence[str]) -> list[tuple[int | None, int | None]]:
+    """Pair up the positions of two token lists (difflib): (i, j), or None where a token has no partner."""
+    slots: list[tuple[int | None, int | None]] = []
+    matcher = difflib.SequenceMatcher(a=list(first), b=list(second), autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            slots += list(zip(range(a0, a1), range(b0, b1)))
+        else:
+            common = min(a1 - a0, b1 - b0) if op == "replace" else 0
+            slots += list(zip(range(a0, a0 + common), range(b0, b0 + common)))
+            slots += [(i, None) for i in range(a0 + common, a1)]
+            slots += [(None, j) for j in range(b0 + common, b1)]
+    return slots
+
+
+def parse_units(text: str, hidden_size: int) -> list[int]:
+    """Units typed as "3, 17, 40-45" (in that order, repeats dropped); ValueError says what is wrong."""
+    units: list[int] = []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        bounds = part.split("-")
+        if len(bounds) > 2 or not all(b.strip().isdigit() and b.strip().isascii() for b in bounds):
+            raise ValueError(f"{part!r} is not a unit number or a range like 40-45")
+        first, last = int(bounds[0]), int(bounds[-1])
+        if first > last:
+            raise ValueError(f"the range {part!r} runs backwards")
+        if last >= hidden_size:
+            raise ValueError(f"unit {last} does not exist: this layer has units 0 to {hidden_size - 1}")
+        units += [u for u in range(first, last + 1) if u not in units]
+    if not units:
+        raise ValueError("type at least one unit number, for example 3, 17, 40-45")
+    return units
+
+
+def select_units(trace: "Trace", layer: int, by: str, count: int, model: "SentimentModel | None" = None,
+                 typed: str = "") -> list[int]:
+    """The units to draw: the top ``count`` by a ranking in RANKINGS, or the typed list when by == "list"."""
+    if by == "list":
+        return parse_units(typed, trace.hidden_size)
+    return rank_units(trace, layer, by, model)[: max(1, count)].tolist()

@@ -85,6 +85,28 @@ def load_from_bytes(weights: bytes, config: bytes | str) -> SentimentModel:
     return model
 
 
+def load_upload(files: Mapping[str, bytes]) -> SentimentModel:
+    """A model from uploaded files, by name: exactly one NAME.safetensors and one NAME.json.
+
+    Anything else (.pt, .pth, .bin, .pkl, ...) is refused by name before a byte is read.
+    """
+    suffixes = {name: Path(name).suffix.lower() for name in files}
+    if refused := sorted(name for name, suffix in suffixes.items() if suffix not in (".safetensors", ".json")):
+        raise CheckpointError(
+            f"only .safetensors weights with their .json config are accepted, not {', '.join(refused)}; "
+            "rnnviz never loads pickled files (.pt, .pth, .bin, .pkl)")
+    weights = [name for name, suffix in suffixes.items() if suffix == ".safetensors"]
+    configs = [name for name, suffix in suffixes.items() if suffix == ".json"]
+    if len(weights) != 1 or len(configs) != 1:
+        raise CheckpointError("upload exactly two files: NAME.safetensors (weights) and NAME.json (config)")
+    for name, limit in ((weights[0], MAX_WEIGHTS_BYTES), (configs[0], MAX_CONFIG_BYTES)):
+        if len(files[name]) > limit:
+            raise CheckpointError(f"{name} is larger than the {limit // 2**20} MiB limit")
+    model = load_from_bytes(files[weights[0]], files[configs[0]])
+    model.info.name = Path(weights[0]).stem
+    return model
+
+
 def parse_config(config: bytes | str) -> tuple[ModelConfig, Vocabulary, ModelInfo]:
     """Parse and validate a checkpoint's JSON; every field the model needs is checked here."""
     if isinstance(config, bytes):

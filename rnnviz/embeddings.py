@@ -58,7 +58,8 @@ def pretrain_vectors(
     pmi = np.log(pair_weight * context_total.sum() / (row_total[rows] * context_total[cols]))
     positive = pmi > 0
     matrix = torch.sparse_coo_tensor(
-        np.stack([rows[positive], cols[positive]]), torch.from_numpy(pmi[positive].astype(np.float32)), (size, size)
+        np.stack([rows[positive], cols[positive]]), torch.from_numpy(pmi[positive].astype(np.float32)), (size, size),
+        check_invariants=True,
     ).coalesce()
     print(f"PPMI matrix: {size} words, {int(positive.sum())} positive entries; SVD to {dim} dimensions",
           file=sys.stderr)

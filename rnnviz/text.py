@@ -117,3 +117,11 @@ class Vocabulary:
         ranked = sorted((t for t, c in counts.items() if c >= min_count and t not in (PAD, UNK)),
                         key=lambda t: (-counts[t], t))
         return cls((PAD, UNK, *ranked[: max(0, max_size - 2)]))
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` escaped so Markdown shows it literally: no links, images, HTML, LaTeX or emphasis."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))

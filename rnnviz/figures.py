@@ -1,0 +1,301 @@
+"""Plotly figure builders: pure functions from a trace (and options) to a ``plotly.graph_objects.Figure``.
+
+Usable in a notebook as in the app. Conventions kept everywhere:
+- one colour scale per kind of quantity, all colour-blind safe, with fixed ranges: gates and keep
+  scores 0..1 (Viridis / Cividis), candidate and hidden state -1..1 (diverging RdBu), cell state
+  symmetric around 0 at its largest magnitude;
+- every piece of user text (tokens) is HTML-escaped before Plotly sees it, since Plotly renders a
+  subset of HTML tags in labels and hover text;
+- x positions are token indices, so repeated words stay distinct and zoom works.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .analysis import keep_matrix
+from .trace import Trace
+
+GATE_SCALE = "Viridis"
+KEEP_SCALE = "Cividis"
+SIGNED_SCALE = "RdBu_r"
+LABEL_CHARS = 14
+
+QUANTITY_TITLES = {
+    "input": "Input gate i (how much new content is written)",
+    "forget": "Forget gate f (how much old memory is kept)",
+    "output": "Output gate o (how much memory is shown)",
+    "candidate": "Candidate (the new content proposed)",
+    "reset": "Reset gate r (how much old state feeds the candidate)",
+    "update": "Update gate z (PyTorch: z = 1 keeps the old state)",
+    "cell_state": "Cell state c (the memory)",
+    "hidden": "Hidden state h (what the next layer and the head see)",
+    "keep": "Keep score (share of the token's write still there at the end)",
+}
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    colorscale: str
+    zmin: float
+    zmax: float
+    legend: str
+
+
+def colour_scale(quantity: str, values: np.ndarray | None = None) -> ColourScale:
+    """The fixed colour scale for a kind of quantity (cell state: symmetric at its largest |value|)."""
+    if quantity in ("input", "forget", "output", "reset", "update"):
+        return ColourScale(GATE_SCALE, 0.0, 1.0, "gate 0..1")
+    if quantity == "keep":
+        return ColourScale(KEEP_SCALE, 0.0, 1.0, "kept 0..1")
+    if quantity == "cell_state":
+        bound = float(np.max(np.abs(values))) if values is not None and values.size else 1.0
+        bound = max(bound, 1e-6)
+        return ColourScale(SIGNED_SCALE, -bound, bound, f"±{bound:.2g} (symmetric)")
+    return ColourScale(SIGNED_SCALE, -1.0, 1.0, "-1..1")
+
+
+def safe_label(token: str, limit: int = LABEL_CHARS) -> str:
+    """A token as Plotly text: shortened, and escaped so no tag in it is ever rendered."""
+    short = token if len(token) <= limit else token[: limit - 1] + "…"
+    return html.escape(short, quote=True)
+
+
+def _token_axis(tr: Trace, start: int, stop: int) -> dict:
+    """x-axis ticks showing tokens (unknown ones with a trailing '?') at integer positions."""
+    positions = list(range(start, stop))
+    text = [safe_label(tr.tokens[t]) + ("?" if tr.unknown[t] else "") for t in positions]
+    return dict(tickmode="array", tickvals=positions, ticktext=text, tickangle=-60, range=[start - 0.5, stop - 0.5])
+
+
+def _hover_tokens(tr: Trace, start: int, stop: int) -> list[str]:
+    return [safe_label(tr.tokens[t], 40) for t in range(start, stop)]
+
+
+def heatmap(tr: Trace, quantity: str, layer: int = -1, units: Sequence[int] | None = None,
+            start: int = 0, stop: int | None = None, height: int | None = None) -> go.Figure:
+    """Units x tokens heatmap of one gate or state (``quantity`` in ``Trace.quantities()`` or "keep")."""
+    stop = len(tr.tokens) if stop is None else min(stop, len(tr.tokens))
+    units = list(range(tr.hidden_size)) if units is None else list(units)
+    if quantity == "keep":
+        full = keep_matrix(tr.cell, tr.gates, layer)
+    else:
+        full = tr.quantities()[quantity][layer]
+    values = full[start:stop][:, units].T
+    scale = colour_scale(quantity, full)
+    tokens = _hover_tokens(tr, start, stop)
+    figure = go.Figure(go.Heatmap(
+        z=values,
+        x=list(range(start, stop)),
+        y=[str(u) for u in units],
+        customdata=np.array([[tokens[j] for j in range(stop - start)] for _ in units], dtype=object),
+        colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax,
+        colorbar=dict(title=dict(text=scale.legend, side="right"), thickness=12),
+        hovertemplate="token %{customdata} (position %{x})<br>unit %{y}<br>value %{z:.3f}<extra></extra>",
+    ))
+    layer_name = layer % tr.num_layers
+    figure.update_layout(
+        title=dict(text=f"{QUANTITY_TITLES.get(quantity, quantity)} · layer {layer_name}", font=dict(size=15)),
+        xaxis=_token_axis(tr, start, stop),
+        yaxis=dict(title="unit", type="category", autorange="reversed"),
+        height=height or max(260, min(900, 120 + 14 * len(units))),
+        margin=dict(l=50, r=10, t=40, b=90),
+    )
+    return figure
+
+
+def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figure:
+    """Tokens coloured by keep score (top), and the prediction after each token (bottom), aligned."""
+    stop = len(tr.tokens) if stop is None else min(stop, len(tr.tokens))
+    positions = list(range(start, stop))
+    positive = len(tr.labels) - 1
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.35, 0.65], vertical_spacing=0.04)
+    tokens = _hover_tokens(tr, start, stop)
+    labels = [safe_label(tr.tokens[t], 10) + ("?" if tr.unknown[t] else "") for t in positions]
+    scale = colour_scale("keep")
+    figure.add_trace(go.Heatmap(
+        z=[tr.keep[start:stop]], x=positions, y=[0], text=[labels], texttemplate="%{text}",
+        textfont=dict(size=11), customdata=[tokens],
+        colorscale=scale.colorscale, zmin=0, zmax=1,
+        colorbar=dict(title=dict(text="kept 0..1", side="right"), thickness=12, len=0.35, y=0.85),
+        hovertemplate="token %{customdata} (position %{x})<br>keep %{z:.3f}<extra></extra>",
+    ), row=1, col=1)
+    figure.add_trace(go.Scatter(
+        x=positions, y=tr.probs[start:stop, positive], mode="lines+markers", name=f"p({tr.labels[positive]})",
+        customdata=tokens, line=dict(color="#1f77b4"),
+        hovertemplate=f"after %{{customdata}} (position %{{x}})<br>p({html.escape(tr.labels[positive])}) "
+                      "%{y:.3f}<extra></extra>",
+    ), row=2, col=1)
+    figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"), row=2, col=1)
+    unknown = [t for t in positions if tr.unknown[t]]
+    if unknown:
+        figure.add_trace(go.Scatter(
+            x=unknown, y=[tr.probs[t, positive] for t in unknown], mode="markers", name="unknown word",
+            marker=dict(symbol="x", size=9, color="#d62728"), hoverinfo="skip",
+        ), row=2, col=1)
+    figure.update_yaxes(visible=False, row=1, col=1)
+    figure.update_yaxes(title=f"p({html.escape(tr.labels[positive])})", range=[-0.02, 1.02], row=2, col=1)
+    figure.update_xaxes(_token_axis(tr, start, stop), row=2, col=1)
+    figure.update_xaxes(showticklabels=False, row=1, col=1)
+    figure.update_layout(height=360, margin=dict(l=50, r=10, t=10, b=90), showlegend=bool(unknown),
+                         legend=dict(orientation="h", y=-0.45))
+    return figure
+
+
+def step_bars(values: dict[str, float], title: str) -> go.Figure:
+    """A small bar chart of one unit's gates and states at one step (gates on 0..1, states signed)."""
+    names = list(values)
+    colours = ["#440154" if colour_scale(n).zmin == 0 else "#b2182b" if values[n] >= 0 else "#2166ac" for n in names]
+    figure = go.Figure(go.Bar(x=names, y=[values[n] for n in names], marker_color=colours,
+                              text=[f"{values[n]:.2f}" for n in names], textposition="outside",
+                              hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
+    low = min(-1.0, min(values.values()) * 1.15)
+    high = max(1.0, max(values.values()) * 1.15)
+    figure.update_layout(title=dict(text=html.escape(title), font=dict(size=14)), height=300,
+                         yaxis=dict(range=[low, high], zeroline=True), margin=dict(l=40, r=10, t=40, b=40))
+    return figure
+
+
+def saturation_scatter(table, cell: str) -> go.Figure:
+    """Karpathy et al. (2015): fraction of steps right-saturated (> 0.9) against left-saturated (< 0.1)."""
+    figure = go.Figure()
+    colours = {"input": "#0072B2", "forget": "#E69F00", "output": "#009E73", "reset": "#0072B2", "update": "#E69F00"}
+    for gate, rows in table.groupby("gate", sort=False):
+        figure.add_trace(go.Scatter(
+            x=rows["low"], y=rows["high"], mode="markers", name=f"{gate} gate",
+            customdata=rows["unit"], marker=dict(color=colours.get(gate), size=8, opacity=0.75),
+            hovertemplate=f"{gate} gate, unit %{{customdata}}<br>below 0.1: %{{x:.0%}} of steps"
+                          "<br>above 0.9: %{y:.0%} of steps<extra></extra>",
+        ))
+    figure.add_shape(type="line", x0=0, y0=1, x1=1, y1=0, line=dict(color="grey", dash="dot"))
+    figure.update_layout(
+        xaxis=dict(title="fraction of steps left-saturated (< 0.1)", range=[-0.03, 1.03]),
+        yaxis=dict(title="fraction of steps right-saturated (> 0.9)", range=[-0.03, 1.03]),
+        height=480, margin=dict(l=60, r=10, t=30, b=60), legend=dict(orientation="h", y=1.08),
+        dragmode="select",
+    )
+    return figure
+
+
+def prediction_lines(traces: Sequence[Trace], names: Sequence[str], token_labels: Sequence[str]) -> go.Figure:
+    """Several traces' p(positive) on one shared token axis (same tokens, or aligned slots)."""
+    figure = go.Figure()
+    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
+    for k, (tr, name) in enumerate(zip(traces, names)):
+        positive = len(tr.labels) - 1
+        figure.add_trace(go.Scatter(x=list(range(len(tr.probs))), y=tr.probs[:, positive], mode="lines+markers",
+                                    name=html.escape(name), line=dict(color=palette[k % len(palette)]),
+                                    hovertemplate="position %{x}: %{y:.3f}<extra>" + html.escape(name) + "</extra>"))
+    figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"))
+    figure.update_layout(
+        xaxis=dict(tickmode="array", tickvals=list(range(len(token_labels))),
+                   ticktext=[safe_label(t) for t in token_labels], tickangle=-60),
+        yaxis=dict(title="p(positive)", range=[-0.02, 1.02]), height=320, margin=dict(l=50, r=10, t=20, b=90),
+        legend=dict(orientation="h", y=1.12),
+    )
+    return figure
+
+
+def slot_labels(first: Trace, second: Trace, slots: Sequence[tuple[int | None, int | None]]) -> list[str]:
+    """Labels for aligned positions: the shared token, "a→b" where they differ, "+b" / "−a" where one is missing."""
+    labels = []
+    for i, j in slots:
+        a = first.tokens[i] if i is not None else None
+        b = second.tokens[j] if j is not None else None
+        labels.append(a if a == b else f"{a}→{b}" if a and b else f"+{b}" if b else f"−{a}")
+    return labels
+
+
+def _slot_values(tr: Trace, index: Sequence[int | None], values: np.ndarray) -> np.ndarray:
+    """values[t] at each slot's position in ``tr``, NaN where the slot has no token there."""
+    out = np.full((len(index), *values.shape[1:]), np.nan, dtype=np.float64)
+    for k, t in enumerate(index):
+        if t is not None:
+            out[k] = values[t]
+    return out
+
+
+def pair_predictions(first: Trace, second: Trace, slots: Sequence[tuple[int | None, int | None]],
+                     names: Sequence[str] = ("text A", "text B")) -> go.Figure:
+    """p(positive) after each token of two texts, on their aligned positions."""
+    labels = slot_labels(first, second, slots)
+    figure = go.Figure()
+    for tr, index, name, colour in ((first, [s[0] for s in slots], names[0], "#0072B2"),
+                                    (second, [s[1] for s in slots], names[1], "#D55E00")):
+        positive = len(tr.labels) - 1
+        figure.add_trace(go.Scatter(x=list(range(len(slots))), y=_slot_values(tr, index, tr.probs[:, positive]),
+                                    mode="lines+markers", name=html.escape(name), connectgaps=True,
+                                    line=dict(color=colour),
+                                    hovertemplate="%{y:.3f}<extra>" + html.escape(name) + "</extra>"))
+    figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"))
+    figure.update_layout(
+        xaxis=dict(tickmode="array", tickvals=list(range(len(slots))), ticktext=[safe_label(t) for t in labels],
+                   tickangle=-60),
+        yaxis=dict(title="p(positive)", range=[-0.02, 1.02]), height=320, margin=dict(l=50, r=10, t=20, b=90),
+        legend=dict(orientation="h", y=1.12),
+    )
+    return figure
+
+
+def pair_difference(first: Trace, second: Trace, slots: Sequence[tuple[int | None, int | None]], quantity: str,
+                    layer: int = -1, units: Sequence[int] | None = None) -> go.Figure:
+    """Heatmap of (second - first) for one quantity on aligned positions; blank where a token is unmatched."""
+    units = list(range(first.hidden_size)) if units is None else list(units)
+    a = _slot_values(first, [s[0] for s in slots], first.quantities()[quantity][layer][:, units])
+    b = _slot_values(second, [s[1] for s in slots], second.quantities()[quantity][layer][:, units])
+    difference = (b - a).T
+    bound = float(np.nanmax(np.abs(difference))) if np.isfinite(difference).any() else 1.0
+    bound = max(bound, 1e-6)
+    labels = slot_labels(first, second, slots)
+    figure = go.Figure(go.Heatmap(
+        z=difference, x=list(range(len(slots))), y=[str(u) for u in units],
+        colorscale=SIGNED_SCALE, zmin=-bound, zmax=bound,
+        colorbar=dict(title=dict(text=f"B − A, ±{bound:.2g}", side="right"), thickness=12),
+        customdata=np.array([[safe_label(t, 40) for t in labels] for _ in units], dtype=object),
+        hovertemplate="%{customdata}<br>unit %{y}<br>B − A = %{z:.3f}<extra></extra>",
+    ))
+    figure.update_layout(
+        title=dict(text=f"{QUANTITY_TITLES.get(quantity, quantity)}: text B minus text A", font=dict(size=15)),
+        xaxis=dict(tickmode="array", tickvals=list(range(len(slots))), ticktext=[safe_label(t) for t in labels],
+                   tickangle=-60),
+        yaxis=dict(title="unit", type="category", autorange="reversed"),
+        height=max(260, min(900, 120 + 14 * len(units))), margin=dict(l=50, r=10, t=40, b=90),
+    )
+    return figure
+
+
+def keep_gate_comparison(lstm: Trace, gru: Trace, layer: int = -1) -> go.Figure:
+    """The gate that keeps old memory, averaged over units, per token: LSTM forget f against GRU update z.
+
+    Both read "share of the old memory carried over", so high means remembering in both (PyTorch's
+    GRU convention). Assumes both traces read the same tokens.
+    """
+    figure = go.Figure()
+    for tr, gate, name, colour in ((lstm, "forget", "LSTM forget gate f", "#0072B2"),
+                                   (gru, "update", "GRU update gate z", "#D55E00")):
+        values = tr.gates[gate][layer]
+        figure.add_trace(go.Scatter(
+            x=list(range(len(tr.tokens))), y=values.mean(axis=1), mode="lines+markers", name=name,
+            line=dict(color=colour), customdata=_hover_tokens(tr, 0, len(tr.tokens)),
+            hovertemplate=f"{name}<br>%{{customdata}}: mean %{{y:.3f}}<extra></extra>",
+        ))
+    figure.update_layout(
+        xaxis=_token_axis(lstm, 0, len(lstm.tokens)),
+        yaxis=dict(title="mean over units (1 = keep all old memory)", range=[-0.02, 1.02]),
+        height=340, margin=dict(l=50, r=10, t=20, b=90), legend=dict(orientation="h", y=1.12),
+    )
+    return figure
+
+
+def to_html(figure_list: Sequence[go.Figure], title: str = "rnnviz charts") -> bytes:
+    """One self-contained HTML page with the figures (plotly.js embedded once, so it works offline)."""
+    parts = [figure.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, figure in enumerate(figure_list)]
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body>{''.join(parts)}</body></html>")
+    return page.encode("utf-8")
