@@ -220,4 +220,5 @@ def trace(model: SentimentModel, text: str) -> Trace:
     if not tokens:
         raise ValueError("the text has no readable words (only invisible or control characters)")
     kept = tokens[: model.max_tokens]
-    return trace_ids(model, kept, model.encode(kept), text=text, n_tokens_total=len(tokens))
+    printable = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates -> U+FFFD
+    return trace_ids(model, kept, model.encode(kept), text=printable, n_tokens_total=len(tokens))

@@ -55,7 +55,7 @@ PRESETS = {
     "imdb": Preset(
         train="imdb/train.csv.xz", dev=None, test="imdb/test.csv.xz", dev_fraction=0.08,
         embedding_corpus=("imdb/train.csv.xz",),
-        defaults=dict(embedding_dim=128, hidden_size=256, layers=1, dropout=0.4, epochs=12, batch_size=64,
+        defaults=dict(embedding_dim=128, hidden_size=256, layers=1, dropout=0.4, epochs=8, batch_size=64,
                       lr=2e-3, vocab_size=25000, min_count=3, max_train_tokens=400, truncate="tail",
                       step_loss_weight=0.3),
     ),

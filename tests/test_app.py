@@ -1,0 +1,151 @@
+"""The dashboard through streamlit.testing's AppTest: every view and control runs without exception."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import rnnviz
+from conftest import random_model
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+VIEWS = ["Reading strip", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "Saturation",
+         "Export", "About the equations"]
+SHIPPED = rnnviz.available_models()
+
+
+def run_app(**query) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    return run_app()
+
+
+def test_the_default_page_traces_the_example_and_shows_the_prediction(app):
+    assert_clean(app)
+    assert app.text_area(key="text").value
+    labels = [m.label for m in app.metric]
+    assert "Prediction" in labels and "Tokens read" in labels
+    assert app.get("plotly_chart"), "the reading strip is drawn"
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_runs_for_every_shipped_model(view):
+    for name in SHIPPED:
+        app = run_app(model=name, view=view)
+        assert_clean(app)
+        assert app.session_state["view"] == view
+
+
+def test_heatmaps_show_every_gate_and_state_plus_keep():
+    app = run_app(model=SHIPPED[0], view="Gate heatmaps")
+    assert_clean(app)
+    model = rnnviz.load(SHIPPED[0])
+    expected = (4 if model.cell == "lstm" else 3) + (2 if model.cell == "lstm" else 1) + 1
+    assert len(app.get("plotly_chart")) == expected
+
+
+def test_a_share_link_prefills_model_text_units_and_view():
+    app = run_app(model=SHIPPED[-1], text="a quietly devastating film", rank="list", units="1, 3-4",
+                  view="Gate heatmaps")
+    assert_clean(app)
+    assert app.selectbox(key="model").value == SHIPPED[-1]
+    assert app.text_area(key="text").value == "a quietly devastating film"
+    assert app.text_input(key="units").value == "1, 3-4"
+    assert app.metric[1].value == "4"  # tokens read
+
+
+def test_a_broken_share_link_falls_back_to_defaults():
+    app = run_app(model="no-such-model", view="nonsense", k="-5")
+    assert_clean(app)
+    assert app.selectbox(key="model").value == SHIPPED[0]
+
+
+def test_picking_an_example_replaces_the_text():
+    app = run_app()
+    app.selectbox(key="example").select("Negation").run()
+    assert_clean(app)
+    assert app.text_area(key="text").value == "The movie was not bad at all."
+
+
+def test_empty_text_shows_a_notice_not_an_error():
+    app = run_app()
+    app.text_area(key="text").input("   ").run()
+    assert_clean(app)
+    assert any("Nothing to show yet" in i.value for i in app.info)
+
+
+def test_units_can_be_ranked_every_way_and_typed():
+    app = run_app(view="Gate heatmaps")
+    for rank in ("variance", "keep", "effect"):
+        app.radio(key="rank").set_value(rank).run()
+        assert_clean(app)
+    app.radio(key="rank").set_value("list").run()
+    app.text_input(key="units").input("2, 5-7").run()
+    assert_clean(app)
+    app.text_input(key="units").input("9999").run()
+    assert_clean(app)
+    assert any("does not exist" in e.value for e in app.error)
+
+
+def test_step_through_moves_with_the_buttons_and_explains_the_step():
+    app = run_app(view="Step through")
+    app.button[1].click().run()  # Next
+    assert_clean(app)
+    assert app.slider(key="step").value == 1
+    assert app.get("latex"), "the equations are shown with numbers"
+    assert any("unit" in m.value and "position 1" in m.value for m in app.markdown)
+
+
+def test_minimal_pairs_report_the_change_in_prediction():
+    app = run_app(view="Minimal pairs")
+    assert_clean(app)
+    assert any("moves by" in m.value for m in app.markdown)
+    app.text_input(key="pair_b_Negation").input("").run()
+    assert_clean(app)
+
+
+def test_long_text_is_paged_and_a_cut_is_announced():
+    long_text = "a long and winding but ultimately rewarding story . " * 1200  # > 5,000 tokens
+    app = run_app(view="Gate heatmaps")
+    app.text_area(key="text").input(long_text).run()
+    assert_clean(app)
+    assert any("limit" in w.value for w in app.warning)
+    assert app.select_slider(key="page").value == 0
+
+
+def _upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
+    """Feed files to the sidebar uploader the way the browser would."""
+    uploader = app.sidebar.file_uploader[0]
+    return uploader.set_value([(name, data, "application/octet-stream") for name, data in files.items()]).run()
+
+
+def test_uploading_a_valid_model_traces_with_it(tmp_path):
+    rnnviz.save(random_model("gru", layers=2, hidden=8), tmp_path / "mine")
+    app = run_app(model="Upload your own…")
+    app = _upload(app, {p.name: p.read_bytes() for p in tmp_path.iterdir()})
+    assert_clean(app)
+    assert app.metric[3].value == "mine"
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"model.pt": b"\x80\x04junk"}, "only .safetensors"),
+    ({"mine.safetensors": b"\x80\x04junk", "mine.json": b"{}"}, "format"),
+    ({"mine.safetensors": b"not tensors"}, "exactly two files"),
+])
+def test_uploading_a_broken_model_shows_why(files, message):
+    app = run_app(model="Upload your own…")
+    app = _upload(app, files)
+    assert_clean(app)
+    assert any(message in e.value for e in app.sidebar.error)
