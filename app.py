@@ -22,6 +22,7 @@ PAGE = 200
 """Tokens per page in the heatmaps: enough for a review, small enough to draw at once."""
 MAX_CHARS = 200_000
 UPLOAD = "Upload your own…"
+DEFAULT_MODEL = "lstm-sst2"
 VIEWS = ["Reading strip", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "Saturation",
          "Export", "About the equations"]
 RANK_LABELS = {"variance": "most active (variance)", "keep": "keep score", "effect": "effect on the prediction",
@@ -109,7 +110,8 @@ def step_to(delta: int, last: int) -> None:
 # ---------------------------------------------------------------- sidebar: model and units
 names = available_models()
 st.sidebar.title("🔬 rnnviz")
-choice = st.sidebar.selectbox("Model", [*names, UPLOAD], key="model", bind="query-params",
+choice = st.sidebar.selectbox("Model", [*names, UPLOAD], index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
+                              key="model", bind="query-params",
                               help="Shipped sentiment models (see pretrained/README.md) or your own.")
 model = uploaded_model() if choice == UPLOAD else shipped_model(choice)
 if model is None:

@@ -25,6 +25,8 @@ PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
 MAX_WEIGHTS_BYTES = 512 * 1024 * 1024
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+"""Per uploaded file; matches server.maxUploadSize in .streamlit/config.toml."""
 LIMITS = {"vocab_size": 1_000_000, "embedding_dim": 4096, "hidden_size": 4096, "num_layers": 8, "num_classes": 1000}
 """Upper bounds on a config's sizes, so a hostile JSON cannot ask for terabytes of memory."""
 _FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
@@ -99,9 +101,9 @@ def load_upload(files: Mapping[str, bytes]) -> SentimentModel:
     configs = [name for name, suffix in suffixes.items() if suffix == ".json"]
     if len(weights) != 1 or len(configs) != 1:
         raise CheckpointError("upload exactly two files: NAME.safetensors (weights) and NAME.json (config)")
-    for name, limit in ((weights[0], MAX_WEIGHTS_BYTES), (configs[0], MAX_CONFIG_BYTES)):
-        if len(files[name]) > limit:
-            raise CheckpointError(f"{name} is larger than the {limit // 2**20} MiB limit")
+    for name in (weights[0], configs[0]):
+        if len(files[name]) > MAX_UPLOAD_BYTES:
+            raise CheckpointError(f"{name} is larger than the {MAX_UPLOAD_BYTES // 2**20} MiB upload limit")
     model = load_from_bytes(files[weights[0]], files[configs[0]])
     model.info.name = Path(weights[0]).stem
     return model

@@ -1,0 +1,56 @@
+"""Model cards: ``python -m rnnviz.cards > pretrained/README.md`` tabulates what each checkpoint says of itself.
+
+Every figure comes from the checkpoint's JSON (written by the training CLI) and the files' sizes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .checkpoint import PRETRAINED_DIR, available_models, load
+
+HEADER = """# Shipped models
+
+Four unidirectional sentiment classifiers (embedding -> `torch.nn.LSTM` / `torch.nn.GRU` -> linear head on
+the last hidden state). Accuracy is on test data the model never trained or tuned on, read with the app's
+tokenizer and the app's token cap (`predict_proba`). Re-create this table with `python -m rnnviz.cards > pretrained/README.md`;
+re-check any accuracy with the evaluation command in the last column.
+
+"""
+
+
+def _from_root(path: str) -> str:
+    """A recorded data path as the README's commands write it: relative to the project root."""
+    return os.path.relpath(path, PRETRAINED_DIR.parent) if os.path.isabs(path) else path
+
+
+def card_table() -> str:
+    rows = ["| model | cell | trained on | test accuracy | dev accuracy | parameters | file size | training time | train command | evaluate command |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for name in available_models():
+        model = load(name)
+        metrics, training = model.info.metrics, model.info.training
+        provenance = training.get("provenance", {})
+        size = sum((PRETRAINED_DIR / f"{name}{suffix}").stat().st_size for suffix in (".safetensors", ".json"))
+        test = metrics.get("test_accuracy")
+        test_file = _from_root(metrics.get("test_file", ""))
+        test_text = f"{test:.2%} on {provenance.get('test_texts', '?'):,} texts" if test is not None else "n/a"
+        minutes = training.get("train_seconds", 0) / 60
+        data = f"{training.get('data', '?')}: {provenance.get('train_texts_used', '?'):,} texts"
+        evaluate = f"`python -m rnnviz.evaluate --model {name} --data {test_file}`" if test_file else ""
+        rows.append(
+            f"| `{name}` | {model.cell.upper()} {model.config.num_layers}x{model.config.hidden_size}, "
+            f"embedding {model.config.embedding_dim}, {model.config.vocab_size:,} words | {data} | {test_text} | "
+            f"{metrics.get('dev_accuracy', float('nan')):.2%} | {training.get('parameters', 0):,} | {size / 2**20:.1f} MB | "
+            f"{minutes:.1f} min ({training.get('machine', '?')}) | `{training.get('command', '')}` | {evaluate} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> int:
+    print(HEADER + card_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
