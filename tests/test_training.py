@@ -1,0 +1,113 @@
+"""Training and evaluation on tiny synthetic data: the loss falls, a separable task is learned, and the
+checkpoint records its metrics, provenance, hyperparameters and time. Shipped models are never retrained."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+import rnnviz
+from rnnviz import evaluate, train
+from rnnviz.embeddings import pretrain_vectors
+
+POSITIVE = "good great superb lovely fun".split()
+NEGATIVE = "bad awful dull boring poor".split()
+FILLER = "the film was a story and it plot".split()
+
+
+def toy_rows(n: int, seed: int) -> list[tuple[str, int]]:
+    """Sentences whose label is decided by one sentiment word hidden among filler words."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        label = rng.randrange(2)
+        words = [rng.choice(FILLER) for _ in range(rng.randrange(2, 9))]
+        words.insert(rng.randrange(len(words) + 1), rng.choice(POSITIVE if label else NEGATIVE))
+        rows.append((" ".join(words), label))
+    return rows
+
+
+def write_tsv(path, rows) -> None:
+    path.write_text("sentence\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in rows))
+
+
+@pytest.fixture
+def toy_files(tmp_path):
+    write_tsv(tmp_path / "train.tsv", toy_rows(600, 1))
+    write_tsv(tmp_path / "dev.tsv", toy_rows(100, 2))
+    write_tsv(tmp_path / "test.tsv", toy_rows(100, 3))
+    return tmp_path
+
+
+def train_args(toy_files, cell, extra=()):
+    return ["--cell", cell, "--data", "sst2", "--out", str(toy_files / f"toy-{cell}"),
+            "--train", str(toy_files / "train.tsv"), "--dev", str(toy_files / "dev.tsv"),
+            "--test", str(toy_files / "test.tsv"), "--no-pretrain-embeddings", "--embedding-dim", "16",
+            "--hidden-size", "16", "--epochs", "6", "--batch-size", "16", "--lr", "0.01", "--dropout", "0.0",
+            "--threads", "1", *extra]
+
+
+def test_a_tiny_model_learns_a_separable_task_and_its_loss_falls(toy_files, cell):
+    model = train.train(train.parse_args(train_args(toy_files, cell)))
+    history = model.info.training["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"] / 2
+    assert model.info.metrics["dev_accuracy"] >= 0.95
+    assert model.info.metrics["test_accuracy"] >= 0.95
+    assert model.predict_proba(["the film was superb", "the plot was awful"]).argmax(1).tolist() == [1, 0]
+
+
+def test_the_cli_writes_a_checkpoint_that_records_how_it_was_made(toy_files):
+    assert train.main(train_args(toy_files, "gru", ["--epochs", "2"])) == 0
+    document = json.loads((toy_files / "toy-gru.json").read_text())
+    training = document["training"]
+    assert document["metrics"]["test_accuracy"] > 0.5
+    assert training["command"].startswith("python -m rnnviz.train --cell gru")
+    assert training["hyperparameters"]["hidden_size"] == 16 and training["hyperparameters"]["seed"] == 13
+    assert training["train_seconds"] > 0 and training["parameters"] > 0
+    provenance = training["provenance"]
+    assert len(provenance["train_sha256"]) == 64 and provenance["train_texts_used"] > 0
+    assert rnnviz.load(toy_files / "toy-gru.safetensors").cell == "gru"
+
+
+def test_training_texts_that_also_occur_in_dev_or_test_are_dropped(toy_files):
+    rows = toy_rows(50, 9)
+    write_tsv(toy_files / "train.tsv", rows + toy_rows(5, 3)[:5])  # five test sentences leak into train
+    args = train.parse_args(train_args(toy_files, "lstm"))
+    splits = train.load_splits(args)
+    test_keys = {t.lower() for t in splits.test.texts}
+    assert not any(t.lower() in test_keys for t in splits.train.texts)
+    assert splits.provenance["dropped_train_texts_also_in_dev_or_test"] >= 5
+
+
+def test_the_same_seed_gives_the_same_model(toy_files):
+    first = train.train(train.parse_args(train_args(toy_files, "lstm", ["--epochs", "1"])))
+    second = train.train(train.parse_args(train_args(toy_files, "lstm", ["--epochs", "1"])))
+    for name, tensor in first.state_dict().items():
+        np.testing.assert_array_equal(tensor.numpy(), second.state_dict()[name].numpy())
+
+
+def test_pretrained_vectors_put_words_used_alike_close_together():
+    rng = random.Random(0)
+    corpus = []
+    for _ in range(3000):
+        corpus.append(["a", rng.choice(["good", "great"]), "film", "indeed"])
+        corpus.append(["the", rng.choice(["table", "chair"]), "stands", "there"])
+    words, vectors = pretrain_vectors(corpus, dim=4, window=2, min_count=1)
+    index = {w: i for i, w in enumerate(words)}
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    similar = unit[index["good"]] @ unit[index["great"]]
+    different = unit[index["good"]] @ unit[index["table"]]
+    assert vectors.shape == (len(words), 4) and similar > different
+
+
+def test_evaluation_reports_accuracy_and_a_confusion_matrix(toy_files, capsys):
+    train.main(train_args(toy_files, "lstm"))
+    assert evaluate.main(["--model", str(toy_files / "toy-lstm.safetensors"), "--data", str(toy_files / "test.tsv")]) == 0
+    report = capsys.readouterr().out
+    assert "accuracy" in report and "confusion matrix" in report
+    model = rnnviz.load(toy_files / "toy-lstm.safetensors")
+    result = evaluate.evaluate(model, ["the film was great", "the film was bad"], [1, 0])
+    assert result["accuracy"] == 1.0 and result["confusion"] == [[1, 0], [0, 1]]
