@@ -221,7 +221,7 @@ def step_view() -> None:
             st.latex(rf"c_t = f_t \odot c_{{t-1}} + i_t \odot g_t = {v['f']:.3f} \times {v['c_prev']:.3f} + "
                      rf"{v['i']:.3f} \times {v['g']:.3f} = {v['c']:.3f}")
             st.latex(rf"h_t = o_t \odot \tanh(c_t) = {v['o']:.3f} \times \tanh({v['c']:.3f}) = {v['h']:.3f}")
-            bar_values = {k: v[k] for k in ("i", "f", "g", "o", "c", "h")}
+            bar_values, gates = {k: v[k] for k in ("i", "f", "g", "o", "c", "h")}, {"i", "f", "o"}
         else:
             st.latex(rf"r_t = \sigma(W_{{ir}}x_t + b_{{ir}} + W_{{hr}}h_{{t-1}} + b_{{hr}}) = \sigma({v['pre_r']:.3f}) = {v['r']:.3f}")
             st.latex(rf"z_t = \sigma(W_{{iz}}x_t + b_{{iz}} + W_{{hz}}h_{{t-1}} + b_{{hz}}) = \sigma({v['pre_z']:.3f}) = {v['z']:.3f}")
@@ -230,9 +230,9 @@ def step_view() -> None:
             st.latex(rf"h_t = (1 - z_t) \odot n_t + z_t \odot h_{{t-1}} = {1 - v['z']:.3f} \times {v['n']:.3f} + "
                      rf"{v['z']:.3f} \times {v['h_prev']:.3f} = {v['h']:.3f}")
             st.caption("PyTorch's convention: z = 1 keeps the old state. Some textbooks swap z and 1 − z.")
-            bar_values = {k: v[k] for k in ("r", "z", "n", "h")}
+            bar_values, gates = {k: v[k] for k in ("r", "z", "n", "h")}, {"r", "z"}
     with bars:
-        show(figures.step_bars(bar_values, f"unit {unit} at position {step}"), f"step-{step}-unit-{unit}")
+        show(figures.step_bars(bar_values, gates, f"unit {unit} at position {step}"), f"step-{step}-unit-{unit}")
 
 
 def partner_name() -> str | None:

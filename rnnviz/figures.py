@@ -148,10 +148,10 @@ def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figu
     return figure
 
 
-def step_bars(values: dict[str, float], title: str) -> go.Figure:
-    """A small bar chart of one unit's gates and states at one step (gates on 0..1, states signed)."""
+def step_bars(values: dict[str, float], gates: set[str], title: str) -> go.Figure:
+    """A small bar chart of one unit's gates (purple, 0..1) and signed states (red above 0, blue below) at one step."""
     names = list(values)
-    colours = ["#440154" if colour_scale(n).zmin == 0 else "#b2182b" if values[n] >= 0 else "#2166ac" for n in names]
+    colours = ["#440154" if n in gates else "#b2182b" if values[n] >= 0 else "#2166ac" for n in names]
     figure = go.Figure(go.Bar(x=names, y=[values[n] for n in names], marker_color=colours,
                               text=[f"{values[n]:.2f}" for n in names], textposition="outside",
                               hovertemplate="%{x}: %{y:.4f}<extra></extra>"))

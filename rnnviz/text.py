@@ -35,6 +35,8 @@ class _PTBTokenizer(TreebankWordTokenizer):
 
 _TREEBANK = _PTBTokenizer()
 
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+"""Unicode categories that carry no words: control, format (zero-width), surrogate, private use, unassigned."""
 _HTML_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _CHARACTER_MAP = str.maketrans(
     {
@@ -59,11 +61,7 @@ def normalize(text: str) -> str:
     (zero-width) and unpaired surrogate characters are dropped; they carry no words.
     """
     text = _HTML_BREAK.sub("\n", text)
-    text = "".join(
-        " " if ch in "\t\n\r\x0b\x0c" else ch
-        for ch in text
-        if ch in "\t\n\r\x0b\x0c" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
+    text = "".join(" " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE)
     text = unicodedata.normalize("NFKC", text)
     return text.translate(_CHARACTER_MAP)
 

@@ -1,0 +1,104 @@
+"""Figure builders are pure functions of a trace: fixed colour ranges, escaped tokens, the right slices."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import rnnviz
+from rnnviz import analysis, figures
+from conftest import random_model
+
+HOSTILE = "<b>bold</b> <script>x</script> & <img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def trace(cell):
+    return rnnviz.trace(random_model(cell, layers=2, hidden=10), "the movie was not bad at all " + HOSTILE)
+
+
+def all_text(figure: go.Figure) -> str:
+    return figure.to_json()
+
+
+def test_every_quantity_gets_a_heatmap_with_its_fixed_range(trace):
+    for quantity in trace.quantities():
+        heat = figures.heatmap(trace, quantity).data[0]
+        if quantity in ("input", "forget", "output", "reset", "update"):
+            assert (heat.zmin, heat.zmax) == (0, 1) and heat.colorscale[0][1].startswith("#440154")  # Viridis
+        elif quantity == "cell_state":
+            bound = float(np.abs(trace.cell_state[-1]).max())
+            assert heat.zmin == pytest.approx(-bound) and heat.zmax == pytest.approx(bound)
+        else:
+            assert (heat.zmin, heat.zmax) == (-1, 1)
+    keep = figures.heatmap(trace, "keep").data[0]
+    assert (keep.zmin, keep.zmax) == (0, 1)
+
+
+def test_a_heatmap_draws_the_chosen_units_and_tokens_only(trace):
+    heat = figures.heatmap(trace, "hidden", layer=0, units=[7, 2], start=2, stop=5).data[0]
+    np.testing.assert_array_equal(np.asarray(heat.z), trace.hidden[0, 2:5][:, [7, 2]].T)
+    assert list(heat.y) == ["7", "2"] and list(heat.x) == [2, 3, 4]
+
+
+def test_the_gru_update_gate_is_labelled_with_its_convention():
+    tr = rnnviz.trace(random_model("gru"), "a fine film")
+    assert "z = 1 keeps the old state" in figures.heatmap(tr, "update").layout.title.text
+
+
+def test_tokens_are_escaped_in_every_figure(trace):
+    slots = analysis.align_tokens(trace.tokens, trace.tokens[1:])
+    built = [
+        *(figures.heatmap(trace, q) for q in trace.quantities()),
+        figures.reading_strip(trace),
+        figures.pair_predictions(trace, trace, slots),
+        figures.pair_difference(trace, trace, slots, "hidden"),
+        figures.prediction_lines([trace], ["<i>name</i>"], trace.tokens),
+    ]
+    for figure in built:
+        text = all_text(figure)
+        assert "<b>" not in text and "<script" not in text and "<img" not in text and "<i>" not in text
+        assert "&lt;" in text or "\\u0026lt;" in text
+
+
+def test_the_reading_strip_shows_keep_and_the_prediction_after_each_token(trace):
+    strip = figures.reading_strip(trace)
+    keep, line = strip.data[0], strip.data[1]
+    np.testing.assert_allclose(np.asarray(keep.z)[0], trace.keep)
+    np.testing.assert_allclose(np.asarray(line.y), trace.probs[:, 1])
+
+
+def test_unknown_tokens_are_marked_in_the_strip(trace):
+    assert trace.unknown.any()
+    assert any(trace_.name == "unknown word" for trace_ in figures.reading_strip(trace).data)
+
+
+def test_the_saturation_plot_has_one_series_per_sigmoid_gate_with_units_attached(trace):
+    figure = figures.saturation_scatter(analysis.saturation(trace), trace.cell)
+    gates = {"input", "forget", "output"} if trace.cell == "lstm" else {"reset", "update"}
+    assert {d.name.split()[0] for d in figure.data} == gates
+    assert all(list(d.customdata) == list(range(10)) for d in figure.data)
+
+
+def test_minimal_pair_alignment_marks_inserted_tokens():
+    first = rnnviz.trace(random_model("lstm"), "the acting was good")
+    second = rnnviz.trace(random_model("lstm"), "the acting was not good")
+    slots = analysis.align_tokens(first.tokens, second.tokens)
+    assert slots == [(0, 0), (1, 1), (2, 2), (None, 3), (3, 4)]
+    assert figures.slot_labels(first, second, slots)[3] == "+not"
+    heat = figures.pair_difference(first, second, slots, "hidden").data[0]
+    assert np.isnan(np.asarray(heat.z, dtype=float)[:, 3]).all()
+
+
+def test_keep_gate_comparison_averages_forget_and_update_gates():
+    text = "a slow but moving film"
+    lstm, gru = rnnviz.trace(random_model("lstm"), text), rnnviz.trace(random_model("gru"), text)
+    figure = figures.keep_gate_comparison(lstm, gru)
+    np.testing.assert_allclose(figure.data[0].y, lstm.gates["forget"][-1].mean(1))
+    np.testing.assert_allclose(figure.data[1].y, gru.gates["update"][-1].mean(1))
+
+
+def test_charts_export_as_one_self_contained_html_page(trace):
+    page = figures.to_html([figures.reading_strip(trace), figures.heatmap(trace, "hidden")]).decode()
+    assert page.startswith("<!DOCTYPE html>") and page.count("plotly.js") >= 1 and page.count('class="plotly-graph-div"') == 2
