@@ -49,7 +49,8 @@ def trace_of(model: rnnviz.SentimentModel, shipped: bool, text: str) -> rnnviz.T
         return shipped_trace(model.name, text)
     memo = st.session_state.setdefault("upload_traces", {})
     if text not in memo:
-        memo.clear()
+        if len(memo) >= 8:
+            memo.pop(next(iter(memo)))
         memo[text] = rnnviz.trace(model, text)
     return memo[text]
 
@@ -172,9 +173,10 @@ except ValueError as error:
 start, stop = 0, len(tr.tokens)
 if len(tr.tokens) > PAGE:
     starts = list(range(0, len(tr.tokens), PAGE))
+    if st.session_state.get("page") not in starts:
+        st.session_state["page"] = 0
     start = st.select_slider("Tokens shown", starts, key="page",
                              format_func=lambda s: f"{s}–{min(s + PAGE, len(tr.tokens)) - 1}")
-    start = start if start in starts else 0
     stop = min(start + PAGE, len(tr.tokens))
     st.caption(f"Long text: showing {PAGE} tokens at a time. Pick another stretch above; zoom inside any chart.")
 
@@ -201,10 +203,13 @@ def step_view() -> None:
     how_to_read("Move through the text one token at a time. For the chosen unit the equations show the live "
                 "numbers PyTorch computed; the bars show every gate and state of that unit at that step.")
     last = len(tr.tokens) - 1
+    st.session_state["step"] = min(st.session_state.get("step", 0), last)
+    if st.session_state.get("step_unit") not in units:
+        st.session_state["step_unit"] = units[0]
     left, middle, right = st.columns([1, 8, 1])
     left.button("◀ Previous", on_click=step_to, args=(-1, last), width="stretch")
     right.button("Next ▶", on_click=step_to, args=(1, last), width="stretch")
-    step = middle.slider("Token", 0, last, key="step", format="position %d")
+    step = middle.slider("Token", 0, max(last, 1), key="step", format="position %d", disabled=last == 0)
     step = min(step, last)
     unit = st.selectbox("Unit", units, key="step_unit")
     detail = analysis.step_detail(model, tr, layer, step)

@@ -149,3 +149,36 @@ def test_uploading_a_broken_model_shows_why(files, message):
     app = _upload(app, files)
     assert_clean(app)
     assert any(message in e.value for e in app.sidebar.error)
+
+
+HOSTILE = {
+    "html and script": "<script>alert(1)</script><img src=x onerror=alert(1)> <b>bold</b>",
+    "markdown and latex": "# Heading **bold** [link](javascript:alert(1)) ![x](http://x/y.png) $x^2$ \\href{x}{y}",
+    "control characters": "nul\x00 escape\x1b[31m bell\x07 done",
+    "zero-width only": "\u200b\u200d\ufeff",
+    "emoji and scripts": "👍🏽 映画 الفيلم סרט Zalgo t̸̡̛e̵͇̔x̴̱̆t̶̰̾",
+    "one character": "x",
+    "a 10,000-character word": "w" * 10_000,
+    "500 short lines": "\n".join(f"line {i}." for i in range(500)),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+@pytest.mark.parametrize("view", ["Reading strip", "Gate heatmaps", "Step through", "Export"])
+def test_any_text_gives_a_view_or_a_notice_never_an_exception(name, view):
+    app = run_app(view=view)
+    app.text_area(key="text").input(HOSTILE[name]).run()
+    assert_clean(app)
+    assert app.get("plotly_chart") or app.info or app.get("latex") or app.get("download_button")
+    for block in app.markdown:
+        assert "<script" not in block.value and "](javascript" not in block.value
+
+
+def test_an_upload_stays_in_its_own_session(tmp_path):
+    rnnviz.save(random_model("gru", hidden=8), tmp_path / "private")
+    first = _upload(run_app(model="Upload your own…"), {p.name: p.read_bytes() for p in tmp_path.iterdir()})
+    assert first.metric[3].value == "private"
+    second = run_app(model="Upload your own…")
+    assert_clean(second)
+    assert not second.metric, "another session must not see the uploaded model"
+    assert any("Upload both files" in i.value for i in second.sidebar.info)
