@@ -25,8 +25,8 @@ UPLOAD = "Upload your own…"
 DEFAULT_MODEL = "lstm-sst2"
 VIEWS = ["Reading strip", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "Saturation",
          "Export", "About the equations"]
-RANK_LABELS = {"variance": "most active (variance)", "keep": "keep score", "effect": "effect on the prediction",
-               "list": "a list I type"}
+RANKINGS = {"variance": "variance", "keep score": "keep", "effect": "effect", "typed list": "list"}
+"""Unit ranking labels (shown, and written in share links) -> rnnviz.analysis ranking names."""
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 st.set_page_config(page_title="rnnviz: inside LSTM and GRU", page_icon="🔬", layout="wide")
@@ -66,9 +66,10 @@ def how_to_read(text: str) -> None:
 
 def uploaded_model() -> rnnviz.SentimentModel | None:
     """The session's uploaded model, validated; None (with a notice) until two valid files are given."""
+    # No type= filter: rnnviz checks the names itself, so a dropped .pt gets a reason, not a silent refusal.
     files = st.sidebar.file_uploader(
-        "Model files: NAME.safetensors and NAME.json", type=["safetensors", "json"], accept_multiple_files=True,
-        key="upload", help="Weights as safetensors plus the JSON config (see README). Pickles are never loaded.",
+        "Model files: NAME.safetensors and NAME.json", accept_multiple_files=True, key="upload",
+        help="Weights as safetensors plus the JSON config (see README). Pickles are never loaded.",
     )
     if not files:
         st.sidebar.info("Upload both files of a checkpoint to inspect your own model.")
@@ -99,7 +100,7 @@ def open_selected_units() -> None:
     points = selection.selection.points if selection else []
     units = sorted({int(p["customdata"]) for p in points if p.get("customdata") is not None})
     if units:
-        st.session_state["rank"] = "list"
+        st.session_state["rank"] = "typed list"
         st.session_state["units"] = ", ".join(map(str, units))
         st.session_state["view"] = "Gate heatmaps"
 
@@ -131,9 +132,10 @@ if model.config.num_layers > 1:
     layer = st.sidebar.selectbox("Layer", list(range(model.config.num_layers)), index=model.config.num_layers - 1,
                                  key="layer", bind="query-params", help="0 reads the words; the last feeds the prediction.")
 layer = min(layer, model.config.num_layers - 1)
-rank = st.sidebar.radio("Units to show", list(RANK_LABELS), format_func=RANK_LABELS.get, key="rank",
-                        bind="query-params",
-                        help="Big models have hundreds of units; show the most interesting ones first.")
+rank = RANKINGS[st.sidebar.radio(
+    "Units to show", list(RANKINGS), key="rank", bind="query-params", horizontal=True,
+    help="Big models have hundreds of units; show the most interesting first. variance: the hidden state moves "
+         "most; keep score: holds on to what it wrote; effect: pushes the final prediction most; or type a list.")]
 count = typed = None
 if rank == "list":
     typed = st.sidebar.text_input("Units (e.g. 3, 17, 40-45)", "0-9", key="units", bind="query-params")

@@ -57,7 +57,7 @@ def test_heatmaps_show_every_gate_and_state_plus_keep():
 
 
 def test_a_share_link_prefills_model_text_units_and_view():
-    app = run_app(model=SHIPPED[-1], text="a quietly devastating film", rank="list", units="1, 3-4",
+    app = run_app(model=SHIPPED[-1], text="a quietly devastating film", rank="typed list", units="1, 3-4",
                   view="Gate heatmaps")
     assert_clean(app)
     assert app.selectbox(key="model").value == SHIPPED[-1]
@@ -69,7 +69,7 @@ def test_a_share_link_prefills_model_text_units_and_view():
 def test_a_broken_share_link_falls_back_to_defaults():
     app = run_app(model="no-such-model", view="nonsense", k="-5")
     assert_clean(app)
-    assert app.selectbox(key="model").value == SHIPPED[0]
+    assert app.selectbox(key="model").value == "lstm-sst2"  # the default model
 
 
 def test_picking_an_example_replaces_the_text():
@@ -88,10 +88,10 @@ def test_empty_text_shows_a_notice_not_an_error():
 
 def test_units_can_be_ranked_every_way_and_typed():
     app = run_app(view="Gate heatmaps")
-    for rank in ("variance", "keep", "effect"):
+    for rank in ("variance", "keep score", "effect"):
         app.radio(key="rank").set_value(rank).run()
         assert_clean(app)
-    app.radio(key="rank").set_value("list").run()
+    app.radio(key="rank").set_value("typed list").run()
     app.text_input(key="units").input("2, 5-7").run()
     assert_clean(app)
     app.text_input(key="units").input("9999").run()
