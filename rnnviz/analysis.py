@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .model import native_rnn_kernels
+from .model import layer_weights, native_rnn_kernels, run_layer
 
 if TYPE_CHECKING:
     from .model import SentimentModel
@@ -91,14 +91,7 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
     x = hidden
     with torch.enable_grad(), native_rnn_kernels():
         for above in range(layer + 1, trace.num_layers):
-            weights = [getattr(model.rnn, f"{kind}_l{above}").detach()
-                       for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            zeros = x.new_zeros(1, 1, trace.hidden_size)
-            if trace.cell == "lstm":
-                out, _, _ = torch.lstm(x[None], (zeros, zeros), weights, True, 1, 0.0, False, False, True)
-            else:
-                out, _ = torch.gru(x[None], zeros, weights, True, 1, 0.0, False, False, True)
-            x = out[0]
+            x = run_layer(trace.cell, x, [w.detach() for w in layer_weights(model.rnn, above)])
         logits = torch.nn.functional.linear(x[-1], model.head.weight.detach(), model.head.bias.detach())
         predicted = int(logits.argmax())
         (logits[predicted] - logits.mean()).backward()
@@ -133,9 +126,7 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
     h_prev, h. Recomputed from the weights, so the numbers match the equations term by term.
     """
     layer = layer % trace.num_layers
-    weights = [getattr(model.rnn, f"{kind}_l{layer}").detach()
-               for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-    w_ih, w_hh, b_ih, b_hh = weights
+    w_ih, w_hh, b_ih, b_hh = (w.detach() for w in layer_weights(model.rnn, layer))
     with torch.no_grad():
         if layer == 0:
             x = model.embedding(torch.tensor([trace.token_ids[step]]))[0]

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from .analysis import final_memory_contributions, keep_matrix, reduce_keep
-from .model import SentimentModel, native_rnn_kernels
+from .model import SentimentModel, layer_weights, native_rnn_kernels, run_layer
 
 LSTM_GATES = ("input", "forget", "output", "candidate")
 GRU_GATES = ("reset", "update", "candidate")
@@ -124,17 +124,11 @@ class Trace:
         }
 
 
-def _layer_weights(rnn: torch.nn.RNNBase, layer: int) -> list[torch.Tensor]:
-    return [getattr(rnn, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-
-
 def _lstm_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, np.ndarray]:
     w_ih, w_hh, b_ih, b_hh = weights
     hidden_size = w_hh.shape[1]
-    zeros = x.new_zeros(1, 1, hidden_size)
-    out, _, _ = torch.lstm(x[None], (zeros, zeros), weights, True, 1, 0.0, False, False, True)
-    h = out[0]
-    h_prev = torch.cat([zeros[0], h[:-1]])
+    h = run_layer("lstm", x, weights)
+    h_prev = torch.cat([h.new_zeros(1, hidden_size), h[:-1]])
     pre = torch.addmm(b_ih, x, w_ih.t()) + torch.addmm(b_hh, h_prev, w_hh.t())
     i, f, g, o = pre.chunk(4, dim=1)
     i, f, o, g = torch.sigmoid(i).numpy(), torch.sigmoid(f).numpy(), torch.sigmoid(o).numpy(), torch.tanh(g).numpy()
@@ -150,11 +144,8 @@ def _lstm_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, np.nd
 
 def _gru_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, np.ndarray]:
     w_ih, w_hh, b_ih, b_hh = weights
-    hidden_size = w_hh.shape[1]
-    zeros = x.new_zeros(1, 1, hidden_size)
-    out, _ = torch.gru(x[None], zeros, weights, True, 1, 0.0, False, False, True)
-    h = out[0]
-    h_prev = torch.cat([zeros[0], h[:-1]])
+    h = run_layer("gru", x, weights)
+    h_prev = torch.cat([h.new_zeros(1, w_hh.shape[1]), h[:-1]])
     gi = torch.addmm(b_ih, x, w_ih.t())
     gh = torch.addmm(b_hh, h_prev, w_hh.t())
     i_r, i_z, i_n = gi.chunk(3, dim=1)
@@ -177,7 +168,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
         layers = []
         for layer in range(model.config.num_layers):
-            result = layer_fn(x, _layer_weights(model.rnn, layer))
+            result = layer_fn(x, layer_weights(model.rnn, layer))
             x = result.pop("_h")
             layers.append(result)
         probs = torch.softmax(model.head(x), dim=-1).numpy()

@@ -19,12 +19,17 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def weights_of(model, layer: int) -> list[np.ndarray]:
+    """One layer's W_ih, W_hh, b_ih, b_hh in float64, read straight from the nn.LSTM / nn.GRU."""
+    return [getattr(model.rnn, f"{k}_l{layer}").detach().double().numpy()
+            for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+
 def textbook_lstm(model, x: np.ndarray) -> list[dict[str, np.ndarray]]:
     """DESIGN.md's LSTM equations, one step at a time, in float64; rows stacked i, f, g, o."""
     layers = []
     for layer in range(model.config.num_layers):
-        w_ih, w_hh, b_ih, b_hh = (getattr(model.rnn, f"{k}_l{layer}").detach().double().numpy()
-                                  for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        w_ih, w_hh, b_ih, b_hh = weights_of(model, layer)
         H = w_hh.shape[1]
         h, c = np.zeros(H), np.zeros(H)
         record = {k: [] for k in ("input", "forget", "candidate", "output", "cell_state", "hidden")}
@@ -47,8 +52,7 @@ def textbook_gru(model, x: np.ndarray) -> list[dict[str, np.ndarray]]:
     """DESIGN.md's GRU equations (z = 1 keeps the old state), one step at a time; rows stacked r, z, n."""
     layers = []
     for layer in range(model.config.num_layers):
-        w_ih, w_hh, b_ih, b_hh = (getattr(model.rnn, f"{k}_l{layer}").detach().double().numpy()
-                                  for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        w_ih, w_hh, b_ih, b_hh = weights_of(model, layer)
         H = w_hh.shape[1]
         h = np.zeros(H)
         record = {k: [] for k in ("reset", "update", "candidate", "hidden")}
