@@ -18,15 +18,14 @@ from rnnviz.checkpoint import CheckpointError, available_models, load_upload
 from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES, MINIMAL_PAIRS
 from rnnviz.text import markdown_literal
 
-PAGE = 200
-"""Tokens per page in the heatmaps: enough for a review, small enough to draw at once."""
+PAGE = 200  # tokens per page in the heatmaps: enough for a review, small enough to draw at once
 MAX_CHARS = 200_000
 UPLOAD = "Upload your own…"
 DEFAULT_MODEL = "lstm-sst2"
 VIEWS = ["Reading strip", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "Saturation",
          "Export", "About the equations"]
+# Unit ranking labels (shown, and written in share links) -> rnnviz.analysis ranking names.
 RANKINGS = {"variance": "variance", "keep score": "keep", "effect": "effect", "typed list": "list"}
-"""Unit ranking labels (shown, and written in share links) -> rnnviz.analysis ranking names."""
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 st.set_page_config(page_title="rnnviz: inside LSTM and GRU", page_icon="🔬", layout="wide")
@@ -111,7 +110,7 @@ def step_to(delta: int, last: int) -> None:
 
 # ---------------------------------------------------------------- sidebar: model and units
 names = available_models()
-st.sidebar.title("🔬 rnnviz")
+st.sidebar.title("rnnviz")
 choice = st.sidebar.selectbox("Model", [*names, UPLOAD], index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
                               key="model", bind="query-params",
                               help="Shipped sentiment models (see pretrained/README.md) or your own.")
@@ -158,7 +157,7 @@ except ValueError as error:
 
 label, confidence = tr.prediction
 columns = st.columns(4)
-columns[0].metric("Prediction", label, f"{confidence:.1%} confident", delta_color="off")
+columns[0].metric("Prediction", label, f"{confidence:.1%} confident", delta_color="off", delta_arrow="off")
 columns[1].metric("Tokens read", f"{len(tr.tokens):,}")
 columns[2].metric("Unknown words", int(tr.unknown.sum()), help="Not in the vocabulary; read as <unk>.")
 columns[3].metric("Model", tr.model_name or "uploaded")
@@ -208,15 +207,15 @@ def step_view() -> None:
     st.session_state["step"] = min(st.session_state.get("step", 0), last)
     if st.session_state.get("step_unit") not in units:
         st.session_state["step_unit"] = units[0]
-    left, middle, right = st.columns([1, 8, 1])
-    left.button("◀ Previous", on_click=step_to, args=(-1, last), width="stretch")
+    left, middle, right = st.columns([1.3, 7, 1.3])
+    left.button("◀ Prev", on_click=step_to, args=(-1, last), width="stretch")
     right.button("Next ▶", on_click=step_to, args=(1, last), width="stretch")
     step = middle.slider("Token", 0, max(last, 1), key="step", format="position %d", disabled=last == 0)
     step = min(step, last)
     unit = st.selectbox("Unit", units, key="step_unit")
     detail = analysis.step_detail(model, tr, layer, step)
     st.markdown(f"At token **{markdown_literal(tr.tokens[step])}** (position {step}), unit {unit} "
-                f"{analysis.describe_step(tr.cell, detail, unit)}.")
+                f"{analysis.describe_step(tr.cell, detail, unit, first=step == 0)}.")
     equations, bars = st.columns([3, 2])
     v = {name: float(values[unit]) for name, values in detail.items()}
     with equations:
@@ -289,7 +288,7 @@ def minimal_pairs_view() -> None:
         return
     for column, name, pair_trace in ((left, "A", first), (right, "B", second)):
         pair_label, pair_confidence = pair_trace.prediction
-        column.metric(f"Text {name}", pair_label, f"{pair_confidence:.1%} confident", delta_color="off")
+        column.metric(f"Text {name}", pair_label, f"{pair_confidence:.1%} confident", delta_color="off", delta_arrow="off")
     positive = len(first.labels) - 1
     change = float(second.probs[-1, positive] - first.probs[-1, positive])
     st.markdown(f"p({markdown_literal(first.labels[positive])}) moves by **{change:+.3f}** from A to B.")

@@ -153,8 +153,17 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
     return detail
 
 
-def describe_step(cell: str, detail: Mapping[str, np.ndarray], unit: int) -> str:
-    """One plain sentence on what a unit did at a step, e.g. "mostly kept its memory (f = 0.93, i = 0.12)"."""
+def describe_step(cell: str, detail: Mapping[str, np.ndarray], unit: int, first: bool = False) -> str:
+    """One plain sentence on what a unit did at a step, e.g. "mostly kept its memory (f = 0.93, i = 0.12)".
+
+    At the first token there is no memory yet, so only what was written is described.
+    """
+    if first:
+        if cell == "lstm":
+            return (f"started from an empty memory and wrote {float(detail['c'][unit]):+.2f} into it "
+                    f"(input gate i = {float(detail['i'][unit]):.2f})")
+        return (f"started from an empty state and took {1 - float(detail['z'][unit]):.2f} of the candidate "
+                f"(1 - z, with update gate z = {float(detail['z'][unit]):.2f})")
     if cell == "lstm":
         f, i = float(detail["f"][unit]), float(detail["i"][unit])
         if f >= 0.5 and i < 0.5:
