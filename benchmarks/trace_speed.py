@@ -4,7 +4,8 @@
 
 For T = 50, 230 and 2,500 tokens and each model it prints the median time of
   plain   model.rnn(model.embedding(ids)) under no_grad, on PyTorch's native CPU kernels (what trace uses),
-  onednn  the same call with PyTorch's default backend (oneDNN), warm (same length repeated),
+  onednn  the same call on PyTorch's default backend (oneDNN): faster on an idle machine, far slower
+          beside other PyTorch work (benchmarks/rnn_backends.py), which is why trace does not use it,
   trace   rnnviz.trace(model, text), tokenization of the text included,
 and the ratio trace / plain. The first call of each kind and length is a warm-up and not counted.
 """

@@ -25,11 +25,12 @@ The longest IMDB test review has about 2,700 tokens, so real reviews are read wh
 
 @contextlib.contextmanager
 def native_rnn_kernels() -> Iterator[None]:
-    """Run RNNs on PyTorch's own CPU kernels instead of oneDNN's.
+    """Run RNNs on PyTorch's own CPU kernels instead of oneDNN's, for predictable latency.
 
-    Measured here (benchmarks/trace_speed.py prints both): oneDNN builds a new RNN primitive for each
-    new sequence length, and a first 2,500-token LSTM pass took 19 s with it against 0.3 s without.
-    A dashboard sees a new length with every paste, so inference always uses the native kernels.
+    Measured here (benchmarks/rnn_backends.py): on an idle machine oneDNN's LSTM is about 3x faster,
+    but beside another PyTorch process (a model training on the same two cores) a single oneDNN call
+    took 1.9 s for 230 tokens and 15 s for 2,600, where the native kernels took 0.05 s and 0.25 s.
+    A shared classroom server cannot promise an idle machine, so inference takes the native kernels.
     """
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = False

@@ -96,6 +96,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--embedding-scale", type=float, default=0.5, help="std of the initial embedding entries")
     parser.add_argument("--freeze-embedding-epochs", type=int, default=0,
                         help="keep the embedding fixed for this many first epochs")
+    parser.add_argument("--forget-bias", type=float, default=0.0,
+                        help="LSTM only: start the forget gate's bias here (1.0 helps long texts; Jozefowicz et al. 2015)")
     parser.add_argument("--cache", type=Path, default=Path(".cache"), help="where learned word vectors are kept")
     parser.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     parser.add_argument("--limit", type=int, default=0, help="use only this many training texts (for smoke runs)")
@@ -272,6 +274,11 @@ def train(args: argparse.Namespace) -> SentimentModel:
         matrix, hits = initial_embedding(vocab.tokens, *vectors, scale=args.embedding_scale, seed=args.seed)
         model.embedding.weight.data.copy_(matrix)
         print(f"{hits} of {len(vocab)} vocabulary words start from pretrained vectors", file=sys.stderr)
+    if args.cell == "lstm" and args.forget_bias:
+        with torch.no_grad():
+            for layer in range(args.layers):  # rows stacked i, f, g, o; the two biases add up
+                getattr(model.rnn, f"bias_ih_l{layer}")[args.hidden_size:2 * args.hidden_size] = args.forget_bias
+                getattr(model.rnn, f"bias_hh_l{layer}")[args.hidden_size:2 * args.hidden_size] = 0.0
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
 
     best_accuracy, best_epoch, best_state, history = -1.0, 0, None, []
@@ -327,7 +334,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
         "hyperparameters": {k: getattr(args, k) for k in (
             "embedding_dim", "hidden_size", "layers", "dropout", "epochs", "batch_size", "lr", "vocab_size",
             "min_count", "max_train_tokens", "truncate", "step_loss_weight", "patience", "seed", "threads",
-            "pretrain_embeddings", "vocab_from_vectors", "embedding_scale", "freeze_embedding_epochs")},
+            "pretrain_embeddings", "vocab_from_vectors", "embedding_scale", "freeze_embedding_epochs", "forget_bias")},
         "embedding_corpus": [str(p) for p in args.embedding_corpus] if args.pretrain_embeddings else [],
         "history": history,
         "train_seconds": round(train_seconds, 1),
