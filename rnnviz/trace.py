@@ -8,7 +8,7 @@ c_t = f_t * c_{t-1} + i_t * g_t still needs a loop, and that loop is cheap eleme
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,7 +47,6 @@ class Trace:
     """(T, H), top layer: token t's part of the final memory (c_T for LSTM, h_T for GRU); sums to it."""
     n_tokens_total: int
     """How many tokens the text has; more than len(tokens) when it was cut at the model's max_tokens."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def truncated(self) -> bool:
@@ -124,7 +123,8 @@ class Trace:
         }
 
 
-def _lstm_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, np.ndarray]:
+def _lstm_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, Any]:
+    """One LSTM layer's gates and states (numpy), plus its hidden states as a tensor under "_h" for the next layer."""
     w_ih, w_hh, b_ih, b_hh = weights
     hidden_size = w_hh.shape[1]
     h = run_layer("lstm", x, weights)
@@ -142,7 +142,8 @@ def _lstm_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, np.nd
     return {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": c, "hidden": h.numpy(), "_h": h}
 
 
-def _gru_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, np.ndarray]:
+def _gru_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, Any]:
+    """One GRU layer's gates and hidden states (numpy), plus the hidden states as a tensor under "_h"."""
     w_ih, w_hh, b_ih, b_hh = weights
     h = run_layer("gru", x, weights)
     h_prev = torch.cat([h.new_zeros(1, w_hh.shape[1]), h[:-1]])
@@ -161,7 +162,6 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     """Trace already-encoded tokens (at least one). ``trace`` is the usual entry point."""
     if not ids:
         raise ValueError("nothing to trace: the text has no tokens")
-    model.eval()
     layer_fn = _lstm_layer if model.cell == "lstm" else _gru_layer
     gate_names = LSTM_GATES if model.cell == "lstm" else GRU_GATES
     with torch.no_grad(), native_rnn_kernels():
