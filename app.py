@@ -36,9 +36,12 @@ def shipped_model(name: str) -> rnnviz.SentimentModel:
     return rnnviz.load(name)
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl="1h", show_spinner=False)
 def shipped_trace(name: str, text: str) -> rnnviz.Trace:
-    """Traces of shipped models, shared by all sessions: the key is the model's name and the exact text."""
+    """Traces of shipped models, shared by all sessions: the key is the model's name and the exact text.
+
+    At most 32 kept (a 5,000-token LSTM trace is about 40 MB; a typical review's, under 2 MB).
+    """
     return rnnviz.trace(shipped_model(name), text)
 
 
