@@ -18,7 +18,7 @@ from rnnviz.checkpoint import CheckpointError, available_models, load_upload
 from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES, MINIMAL_PAIRS
 from rnnviz.text import markdown_literal
 
-PAGE = 200  # tokens per page in the heatmaps: enough for a review, small enough to draw at once
+PAGE = 60  # tokens per page: every label stays readable, and 7 heatmaps draw in about a second
 MAX_CHARS = 200_000
 UPLOAD = "Upload your own…"
 DEFAULT_MODEL = "lstm-sst2"
@@ -182,7 +182,8 @@ if len(tr.tokens) > PAGE:
     start = st.select_slider("Tokens shown", starts, key="page",
                              format_func=lambda s: f"{s}–{min(s + PAGE, len(tr.tokens)) - 1}")
     stop = min(start + PAGE, len(tr.tokens))
-    st.caption(f"Long text: showing {PAGE} tokens at a time. Pick another stretch above; zoom inside any chart.")
+    st.caption(f"Long text: the charts show {PAGE} tokens at a time, so every word stays readable. "
+               "Pick another stretch above; hover or zoom inside any chart.")
 
 view = st.segmented_control("View", VIEWS, default="Reading strip", key="view", bind="query-params") or VIEWS[0]
 st.divider()
@@ -196,11 +197,10 @@ def reading_strip_view() -> None:
 
 
 def heatmaps_view() -> None:
-    how_to_read("Rows are units, columns are tokens; hover for exact values. Gates run 0 (closed) to 1 (open); "
-                "states are blue below 0 and red above. For GRU, z = 1 keeps the old state (PyTorch's convention).")
-    for quantity in tr.quantities():
-        show(figures.heatmap(tr, quantity, layer, units, start, stop), f"{quantity}-layer{layer}")
-    show(figures.heatmap(tr, "keep", layer, units, start, stop), f"keep-layer{layer}")
+    how_to_read("One panel per gate and state, rows are units, columns are tokens; hover for exact values, drag to "
+                "zoom all panels at once. Gates run 0 (closed) to 1 (open); states are blue below 0 and red above. "
+                "For GRU, z = 1 keeps the old state (PyTorch's convention).")
+    show(figures.gate_heatmaps(tr, layer, units, start, stop), f"gates-layer{layer}")
 
 
 def step_view() -> None:
@@ -272,9 +272,8 @@ def compare_view() -> None:
             other_label, other_confidence = other.prediction
             st.markdown(f"**{other.model_name}**: {other_label} ({other_confidence:.1%})")
             show(figures.reading_strip(other, start, stop), f"strip-{other.model_name}")
-    show(figures.prediction_lines([lstm_trace, gru_trace], [lstm_name, gru_name], lstm_trace.tokens),
-         "compare-predictions")
-    show(figures.keep_gate_comparison(lstm_trace, gru_trace), "compare-keep-gates")
+    show(figures.prediction_lines([lstm_trace, gru_trace], [lstm_name, gru_name], start, stop), "compare-predictions")
+    show(figures.keep_gate_comparison(lstm_trace, gru_trace, start=start, stop=stop), "compare-keep-gates")
 
 
 def minimal_pairs_view() -> None:
@@ -282,8 +281,8 @@ def minimal_pairs_view() -> None:
                 "heatmap shows text B minus text A for one quantity (blank where a token has no partner).")
     preset = st.selectbox("Pair", list(MINIMAL_PAIRS), key="pair_preset")
     left, right = st.columns(2)
-    first_text = left.text_input("Text A", MINIMAL_PAIRS[preset][0], key=f"pair_a_{preset}", max_chars=5000)
-    second_text = right.text_input("Text B", MINIMAL_PAIRS[preset][1], key=f"pair_b_{preset}", max_chars=5000)
+    first_text = left.text_input("Text A", MINIMAL_PAIRS[preset][0], key=f"pair_a_{preset}", max_chars=1000)
+    second_text = right.text_input("Text B", MINIMAL_PAIRS[preset][1], key=f"pair_b_{preset}", max_chars=1000)
     try:
         first, second = trace_of(model, shipped, first_text), trace_of(model, shipped, second_text)
     except ValueError as error:
@@ -320,7 +319,7 @@ def export_view() -> None:
     st.download_button(
         "Charts as HTML (reading strip and heatmaps, this page of tokens)",
         lambda: figures.to_html([figures.reading_strip(tr, start, stop),
-                                 *(figures.heatmap(tr, q, layer, units, start, stop) for q in tr.quantities())]),
+                                 figures.gate_heatmaps(tr, layer, units, start, stop)]),
         f"{stem}-charts.html", "text/html")
     st.code(f'import rnnviz\nmodel = rnnviz.load("{tr.model_name}")\ntr = rnnviz.trace(model, text)\n'
             "tr.to_frame()  # the same numbers", language="python")

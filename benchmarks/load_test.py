@@ -1,13 +1,18 @@
-"""Many users at once: concurrent browser sessions against one locally started server.
+"""Many users at once: concurrent sessions against one locally started server, over Streamlit's websocket.
 
     python benchmarks/load_test.py [--sessions 20] [--timeout 60]
 
-Starts `streamlit run app.py` on 127.0.0.1 and opens --sessions headless Chromium pages at once
-(one browser context each, so no shared cookies or storage), each with its own share link: a
-different text, alternating models and views that draw heatmaps. Reports how many sessions were
-answered (all expected heatmaps drawn, the page showing that session's own text and token count),
-the median and worst time to render, the server's peak memory (VmHWM), and whether the server log
-holds any error or traceback. Bounded: loopback only, a fixed number of pages, a timeout per page.
+Starts `streamlit run app.py` on 127.0.0.1 and opens --sessions websocket sessions at once at
+/_stcore/stream, each speaking the protocol the browser speaks: it asks for a run of the page with
+its own share link (a different text, alternating the four shipped models and views that draw
+heatmaps) and reads the server's messages until the run has finished. Each browser draws on its own
+student's machine, so what one server must survive is exactly this: many Python runs at once.
+
+A session counts as answered when its run finished without an exception element, with its charts,
+and with its own text and token count on the page (no session sees another's). Reports how many
+were answered, the median and worst time until the whole page was sent, the server's peak memory
+(VmHWM) and any error or traceback in the server's log. Bounded: loopback only, at most 50
+sessions, a timeout per session.
 """
 
 from __future__ import annotations
@@ -20,40 +25,65 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import rnnviz  # noqa: E402
-from rnnviz.serving import CHROMIUM, CHROMIUM_ARGS, heatmap_count_script, running_app  # noqa: E402
+from rnnviz.serving import running_app  # noqa: E402
 
-PLANS = [("lstm-imdb", "Gate heatmaps", 7), ("gru-sst2", "Gate heatmaps", 5), ("lstm-sst2", "Reading strip", 1),
-         ("gru-imdb", "Gate heatmaps", 5)]
+PLANS = [("lstm-imdb", "Gate heatmaps"), ("gru-sst2", "Gate heatmaps"), ("lstm-sst2", "Step through"),
+         ("gru-imdb", "Reading strip")]
 WORDS = "brilliant dull moving clumsy gorgeous tedious witty bland tense hollow".split()
 
 
 def session_text(k: int) -> str:
-    return (f"Session {k} says: the plot was {WORDS[k % len(WORDS)]} and the acting {WORDS[(3 * k + 1) % len(WORDS)]}, "
-            f"but the score was {WORDS[(7 * k + 2) % len(WORDS)]}. " * (1 + k % 4))
+    sentence = (f"Session {k} says the plot was {WORDS[k % len(WORDS)]} and the acting "
+                f"{WORDS[(3 * k + 1) % len(WORDS)]}, but the score was {WORDS[(7 * k + 2) % len(WORDS)]}. ")
+    return sentence * (1 + k % 12)  # 20 to 250 tokens
 
 
-async def one_session(browser, base: str, k: int, timeout: float) -> tuple[bool, float, str]:
-    model, view, heatmaps = PLANS[k % len(PLANS)]
+def elements(message: ForwardMsg):
+    if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
+        yield message.delta.new_element
+
+
+async def one_session(url: str, k: int, timeout: float) -> tuple[bool, float, str]:
+    model, view = PLANS[k % len(PLANS)]
     text = session_text(k)
-    expected_tokens = len(rnnviz.load(model).tokenize(text))
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
+    tokens = f"{len(rnnviz.load(model).tokenize(text)):,}"
+    request = BackMsg()
+    request.rerun_script.query_string = urllib.parse.urlencode({"model": model, "text": text, "view": view})
+    request.rerun_script.page_script_hash = ""
     started = time.perf_counter()
+    seen_text = seen_tokens = False
+    charts = 0
     try:
-        await page.goto(f"{base}/?" + urllib.parse.urlencode({"model": model, "text": text, "view": view}))
-        await page.wait_for_function(f"{heatmap_count_script()} >= {heatmaps}", timeout=timeout * 1000)
-        elapsed = time.perf_counter() - started
-        shown_text = await page.get_by_label("Text", exact=True).input_value()
-        body = await page.inner_text("body")
-        own = shown_text == text and f"{expected_tokens:,}" in body
-        return own, elapsed, "" if own else "page showed another session's text or count"
+        async with websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout) as socket:
+            await socket.send(request.SerializeToString())
+            while True:
+                message = ForwardMsg()
+                message.ParseFromString(await asyncio.wait_for(socket.recv(), timeout))
+                for element in elements(message):
+                    kind = element.WhichOneof("type")
+                    if kind == "exception":
+                        return False, time.perf_counter() - started, f"exception: {element.exception.message}"
+                    if kind == "text_area" and element.text_area.label == "Text":
+                        seen_text = element.text_area.value == text or element.text_area.default == text
+                    if kind == "metric" and element.metric.label == "Tokens read":
+                        seen_tokens = element.metric.body == tokens
+                    charts += kind == "plotly_chart"
+                if message.WhichOneof("type") == "script_finished":
+                    if message.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                        continue  # a rerun the app asked for itself; the page follows
+                    elapsed = time.perf_counter() - started
+                    if not (seen_text and seen_tokens and charts):
+                        return False, elapsed, f"page incomplete (own text {seen_text}, own count {seen_tokens}, charts {charts})"
+                    return True, elapsed, ""
     except Exception as error:  # noqa: BLE001 - reported, not hidden
-        return False, time.perf_counter() - started, f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    finally:
-        await context.close()
+        return False, time.perf_counter() - started, f"{type(error).__name__}: {error}"
 
 
 def peak_memory_mib(pid: int) -> float:
@@ -64,24 +94,21 @@ def peak_memory_mib(pid: int) -> float:
 
 
 async def run(sessions: int, timeout: float, log: Path) -> int:
-    from playwright.async_api import async_playwright
-
     with running_app(log) as (base, server):
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            warm = await one_session(browser, base, 0, timeout)  # models loaded once, as on a warm server
-            started = time.perf_counter()
-            results = await asyncio.gather(*(one_session(browser, base, k, timeout) for k in range(1, sessions + 1)))
-            wall = time.perf_counter() - started
-            await browser.close()
+        url = base.replace("http://", "ws://") + "/_stcore/stream"
+        warm = await asyncio.gather(*(one_session(url, k, timeout) for k in range(len(PLANS))))  # load each model once
+        started = time.perf_counter()
+        results = await asyncio.gather(*(one_session(url, k, timeout) for k in range(1, sessions + 1)))
+        wall = time.perf_counter() - started
         memory = peak_memory_mib(server.pid)
     answered = [elapsed for ok, elapsed, _ in results if ok]
-    log_text = log.read_text()
-    errors = [line for line in log_text.splitlines() if "Traceback" in line or "Error" in line or "Exception" in line]
-    print(f"warm-up session: {'ok' if warm[0] else warm[2]} in {warm[1]:.2f} s")
+    errors = [line for line in log.read_text().splitlines()
+              if "Traceback" in line or "Error" in line or "Exception" in line]
+    print(f"warm-up: {sum(ok for ok, _, _ in warm)} of {len(PLANS)} sessions (one per model) answered")
     print(f"{len(answered)} of {sessions} concurrent sessions answered with their own text in {wall:.1f} s wall time")
     if answered:
-        print(f"time to render: median {statistics.median(answered):.2f} s, worst {max(answered):.2f} s")
+        print(f"time until the whole page was sent: median {statistics.median(answered):.2f} s, "
+              f"worst {max(answered):.2f} s")
     for k, (ok, elapsed, problem) in enumerate(results, 1):
         if not ok:
             print(f"  session {k}: {problem} after {elapsed:.1f} s")
@@ -93,7 +120,7 @@ async def run(sessions: int, timeout: float, log: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds each page may take")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds each session may take")
     parser.add_argument("--log", type=Path, default=Path("/tmp/rnnviz-load-test.log"))
     args = parser.parse_args()
     if not 1 <= args.sessions <= 50:

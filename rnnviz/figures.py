@@ -67,47 +67,98 @@ def safe_label(token: str, limit: int = LABEL_CHARS) -> str:
     return html.escape(short, quote=True)
 
 
+def token_ticks(positions: Sequence[int], labels: Sequence[str]) -> dict:
+    """An x-axis labelled with (escaped) tokens at integer positions.
+
+    Margins are fixed rather than measured (automargin): measuring a few hundred angled labels took
+    Plotly seconds per chart in the browser (benchmarks/browser_timing.py).
+    """
+    return dict(tickmode="array", tickvals=list(positions), ticktext=[safe_label(t) for t in labels],
+                tickangle=-60, automargin=False)
+
+
 def _token_axis(tr: Trace, start: int, stop: int) -> dict:
-    """x-axis ticks showing tokens (unknown ones with a trailing '?') at integer positions."""
-    positions = list(range(start, stop))
-    text = [safe_label(tr.tokens[t]) + ("?" if tr.unknown[t] else "") for t in positions]
-    return dict(tickmode="array", tickvals=positions, ticktext=text, tickangle=-60, range=[start - 0.5, stop - 0.5])
+    """Token ticks for positions start..stop-1 of a trace, unknown tokens with a trailing '?'."""
+    positions = range(start, stop)
+    labels = [tr.tokens[t] + ("?" if tr.unknown[t] else "") for t in positions]
+    return {**token_ticks(positions, labels), "range": [start - 0.5, stop - 0.5]}
 
 
 def _hover_tokens(tr: Trace, start: int, stop: int) -> list[str]:
     return [safe_label(tr.tokens[t], 40) for t in range(start, stop)]
 
 
-def heatmap(tr: Trace, quantity: str, layer: int = -1, units: Sequence[int] | None = None,
-            start: int = 0, stop: int | None = None, height: int | None = None) -> go.Figure:
-    """Units x tokens heatmap of one gate or state (``quantity`` in ``Trace.quantities()`` or "keep")."""
+@dataclass(frozen=True)
+class _HeatmapPanel:
+    """One heatmap's trace, axes and title as plain dicts, so several can share a figure cheaply."""
+
+    trace: dict
+    xaxis: dict
+    yaxis: dict
+    title: str
+
+
+def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | None, start: int,
+                   stop: int | None) -> _HeatmapPanel:
     stop = len(tr.tokens) if stop is None else min(stop, len(tr.tokens))
     units = list(range(tr.hidden_size)) if units is None else list(units)
-    if quantity == "keep":
-        full = keep_matrix(tr.cell, tr.gates, layer)
-    else:
-        full = tr.quantities()[quantity][layer]
-    values = full[start:stop][:, units].T
+    full = keep_matrix(tr.cell, tr.gates, layer) if quantity == "keep" else tr.quantities()[quantity][layer]
     scale = colour_scale(quantity, full)
     tokens = _hover_tokens(tr, start, stop)
-    figure = go.Figure(go.Heatmap(
-        z=values,
-        x=list(range(start, stop)),
-        y=[str(u) for u in units],
-        customdata=np.array([[tokens[j] for j in range(stop - start)] for _ in units], dtype=object),
+    trace = dict(
+        type="heatmap", z=full[start:stop][:, units].T, x=list(range(start, stop)), y=[str(u) for u in units],
+        customdata=np.array([tokens] * len(units), dtype=object),
         colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax,
         colorbar=dict(title=dict(text=scale.legend, side="right"), thickness=12),
         hovertemplate="token %{customdata} (position %{x})<br>unit %{y}<br>value %{z:.3f}<extra></extra>",
-    ))
-    layer_name = layer % tr.num_layers
-    figure.update_layout(
-        title=dict(text=f"{QUANTITY_TITLES.get(quantity, quantity)} · layer {layer_name}", font=dict(size=15)),
-        xaxis=_token_axis(tr, start, stop),
-        yaxis=dict(title="unit", type="category", autorange="reversed"),
-        height=height or max(260, min(900, 120 + 14 * len(units))),
-        margin=dict(l=50, r=10, t=40, b=90),
     )
-    return figure
+    return _HeatmapPanel(
+        trace=trace,
+        xaxis=_token_axis(tr, start, stop),
+        yaxis=dict(title=dict(text="unit"), type="category", autorange="reversed", automargin=False),
+        title=f"{QUANTITY_TITLES.get(quantity, quantity)} · layer {layer % tr.num_layers}",
+    )
+
+
+def heatmap(tr: Trace, quantity: str, layer: int = -1, units: Sequence[int] | None = None,
+            start: int = 0, stop: int | None = None, height: int | None = None) -> go.Figure:
+    """Units x tokens heatmap of one gate or state (``quantity`` in ``Trace.quantities()`` or "keep")."""
+    panel = _heatmap_panel(tr, quantity, layer, units, start, stop)
+    return go.Figure(dict(data=[panel.trace], layout=dict(
+        title=dict(text=panel.title, font=dict(size=15)), xaxis=panel.xaxis, yaxis=panel.yaxis,
+        height=height or max(260, min(900, 120 + 14 * len(panel.trace["y"]))),
+        margin=dict(l=60, r=10, t=40, b=90),
+    )))
+
+
+def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None, start: int = 0,
+                  stop: int | None = None, row_height: int | None = None) -> go.Figure:
+    """Every gate and state of one layer (and the keep score) as stacked heatmaps on one shared token axis.
+
+    One figure rather than one per quantity: zooming one panel zooms all, and the browser draws it in
+    about half the time of seven separate charts. Every panel carries the token labels, so each can be
+    read on its own on a projector. Built from plain dicts and validated once, since Plotly's
+    per-update validation cost more than the data.
+    """
+    panels = [_heatmap_panel(tr, quantity, layer, units, start, stop) for quantity in [*tr.quantities(), "keep"]]
+    count = len(panels)
+    per_row = row_height or max(170, min(520, 60 + 9 * len(panels[0].trace["y"])))
+    height = (per_row + 90) * count + 40
+    gap = 120 / height  # room for the token labels above and the next panel's title
+    span = (1 - gap * (count - 1)) / count
+    data, layout, titles = [], {}, []
+    for index, panel in enumerate(panels):
+        suffix = "" if index == 0 else str(index + 1)
+        top = 1 - index * (span + gap)
+        domain = [max(0.0, top - span), top]
+        data.append({**panel.trace, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
+                     "colorbar": {**panel.trace["colorbar"], "y": top - span / 2, "len": span, "yanchor": "middle"}})
+        layout[f"xaxis{suffix}"] = {**panel.xaxis, "anchor": f"y{suffix}", **({} if index == 0 else {"matches": "x"})}
+        layout[f"yaxis{suffix}"] = {**panel.yaxis, "domain": domain, "anchor": f"x{suffix}"}
+        titles.append(dict(text=panel.title, x=0, y=top, xref="paper", yref="paper", xanchor="left",
+                           yanchor="bottom", showarrow=False, font=dict(size=14)))
+    layout.update(annotations=titles, height=height, margin=dict(l=60, r=10, t=40, b=90))
+    return go.Figure(dict(data=data, layout=layout))
 
 
 def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figure:
@@ -143,7 +194,7 @@ def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figu
     figure.update_yaxes(title=f"p({html.escape(tr.labels[positive])})", range=[-0.02, 1.02], row=2, col=1)
     figure.update_xaxes(_token_axis(tr, start, stop), row=2, col=1)
     figure.update_xaxes(showticklabels=False, row=1, col=1)
-    figure.update_layout(height=360, margin=dict(l=50, r=10, t=10, b=90), showlegend=bool(unknown),
+    figure.update_layout(height=360, margin=dict(l=60, r=10, t=10, b=90), showlegend=bool(unknown),
                          legend=dict(orientation="h", y=-0.45))
     return figure
 
@@ -183,20 +234,20 @@ def saturation_scatter(table, cell: str) -> go.Figure:
     return figure
 
 
-def prediction_lines(traces: Sequence[Trace], names: Sequence[str], token_labels: Sequence[str]) -> go.Figure:
-    """Several traces' p(positive) on one shared token axis (same tokens, or aligned slots)."""
+def prediction_lines(traces: Sequence[Trace], names: Sequence[str], start: int = 0, stop: int | None = None) -> go.Figure:
+    """Several traces' p(positive) after each token, on the first trace's tokens (same tokenization)."""
+    stop = len(traces[0].tokens) if stop is None else min(stop, len(traces[0].tokens))
     figure = go.Figure()
     palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
     for k, (tr, name) in enumerate(zip(traces, names)):
         positive = len(tr.labels) - 1
-        figure.add_trace(go.Scatter(x=list(range(len(tr.probs))), y=tr.probs[:, positive], mode="lines+markers",
+        figure.add_trace(go.Scatter(x=list(range(start, stop)), y=tr.probs[start:stop, positive], mode="lines+markers",
                                     name=html.escape(name), line=dict(color=palette[k % len(palette)]),
                                     hovertemplate="position %{x}: %{y:.3f}<extra>" + html.escape(name) + "</extra>"))
     figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"))
     figure.update_layout(
-        xaxis=dict(tickmode="array", tickvals=list(range(len(token_labels))),
-                   ticktext=[safe_label(t) for t in token_labels], tickangle=-60),
-        yaxis=dict(title="p(positive)", range=[-0.02, 1.02]), height=320, margin=dict(l=50, r=10, t=20, b=90),
+        xaxis=_token_axis(traces[0], start, stop),
+        yaxis=dict(title="p(positive)", range=[-0.02, 1.02]), height=320, margin=dict(l=60, r=10, t=20, b=90),
         legend=dict(orientation="h", y=1.12),
     )
     return figure
@@ -235,9 +286,8 @@ def pair_predictions(first: Trace, second: Trace, slots: Sequence[tuple[int | No
                                     hovertemplate="%{y:.3f}<extra>" + html.escape(name) + "</extra>"))
     figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"))
     figure.update_layout(
-        xaxis=dict(tickmode="array", tickvals=list(range(len(slots))), ticktext=[safe_label(t) for t in labels],
-                   tickangle=-60),
-        yaxis=dict(title="p(positive)", range=[-0.02, 1.02]), height=320, margin=dict(l=50, r=10, t=20, b=90),
+        xaxis=token_ticks(range(len(slots)), labels),
+        yaxis=dict(title="p(positive)", range=[-0.02, 1.02]), height=320, margin=dict(l=60, r=10, t=20, b=90),
         legend=dict(orientation="h", y=1.12),
     )
     return figure
@@ -262,33 +312,33 @@ def pair_difference(first: Trace, second: Trace, slots: Sequence[tuple[int | Non
     ))
     figure.update_layout(
         title=dict(text=f"{QUANTITY_TITLES.get(quantity, quantity)}: text B minus text A", font=dict(size=15)),
-        xaxis=dict(tickmode="array", tickvals=list(range(len(slots))), ticktext=[safe_label(t) for t in labels],
-                   tickangle=-60),
-        yaxis=dict(title="unit", type="category", autorange="reversed"),
-        height=max(260, min(900, 120 + 14 * len(units))), margin=dict(l=50, r=10, t=40, b=90),
+        xaxis=token_ticks(range(len(slots)), labels),
+        yaxis=dict(title="unit", type="category", autorange="reversed", automargin=False),
+        height=max(260, min(900, 120 + 14 * len(units))), margin=dict(l=60, r=10, t=40, b=90),
     )
     return figure
 
 
-def keep_gate_comparison(lstm: Trace, gru: Trace, layer: int = -1) -> go.Figure:
+def keep_gate_comparison(lstm: Trace, gru: Trace, layer: int = -1, start: int = 0, stop: int | None = None) -> go.Figure:
     """The gate that keeps old memory, averaged over units, per token: LSTM forget f against GRU update z.
 
     Both read "share of the old memory carried over", so high means remembering in both (PyTorch's
     GRU convention). Assumes both traces read the same tokens.
     """
+    stop = len(lstm.tokens) if stop is None else min(stop, len(lstm.tokens))
     figure = go.Figure()
     for tr, gate, name, colour in ((lstm, "forget", "LSTM forget gate f", "#0072B2"),
                                    (gru, "update", "GRU update gate z", "#D55E00")):
-        values = tr.gates[gate][layer]
+        values = tr.gates[gate][layer][start:stop]
         figure.add_trace(go.Scatter(
-            x=list(range(len(tr.tokens))), y=values.mean(axis=1), mode="lines+markers", name=name,
-            line=dict(color=colour), customdata=_hover_tokens(tr, 0, len(tr.tokens)),
+            x=list(range(start, stop)), y=values.mean(axis=1), mode="lines+markers", name=name,
+            line=dict(color=colour), customdata=_hover_tokens(tr, start, stop),
             hovertemplate=f"{name}<br>%{{customdata}}: mean %{{y:.3f}}<extra></extra>",
         ))
     figure.update_layout(
-        xaxis=_token_axis(lstm, 0, len(lstm.tokens)),
+        xaxis=_token_axis(lstm, start, stop),
         yaxis=dict(title="mean over units (1 = keep all old memory)", range=[-0.02, 1.02]),
-        height=340, margin=dict(l=50, r=10, t=20, b=90), legend=dict(orientation="h", y=1.12),
+        height=340, margin=dict(l=60, r=10, t=20, b=90), legend=dict(orientation="h", y=1.12),
     )
     return figure
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -48,12 +49,13 @@ def test_every_view_runs_for_every_shipped_model(view):
         assert app.session_state["view"] == view
 
 
-def test_heatmaps_show_every_gate_and_state_plus_keep():
-    app = run_app(model=SHIPPED[0], view="Gate heatmaps")
+@pytest.mark.parametrize("name", SHIPPED)
+def test_heatmaps_show_every_gate_and_state_plus_keep(name):
+    app = run_app(model=name, view="Gate heatmaps")
     assert_clean(app)
-    model = rnnviz.load(SHIPPED[0])
-    expected = (4 if model.cell == "lstm" else 3) + (2 if model.cell == "lstm" else 1) + 1
-    assert len(app.get("plotly_chart")) == expected
+    expected = 7 if rnnviz.load(name).cell == "lstm" else 5  # gates, cell state (LSTM), hidden, keep
+    [chart] = app.get("plotly_chart")
+    assert json.loads(chart.proto.spec)["data"].__len__() == expected
 
 
 def test_a_share_link_prefills_model_text_units_and_view():

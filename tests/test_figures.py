@@ -54,12 +54,24 @@ def test_tokens_are_escaped_in_every_figure(trace):
         figures.reading_strip(trace),
         figures.pair_predictions(trace, trace, slots),
         figures.pair_difference(trace, trace, slots, "hidden"),
-        figures.prediction_lines([trace], ["<i>name</i>"], trace.tokens),
+        figures.prediction_lines([trace], ["<i>name</i>"]),
     ]
     for figure in built:
         text = all_text(figure)
         assert "<b>" not in text and "<script" not in text and "<img" not in text and "<i>" not in text
         assert "&lt;" in text or "\\u0026lt;" in text
+
+
+def test_gate_heatmaps_stack_every_quantity_on_one_token_axis(trace):
+    figure = figures.gate_heatmaps(trace, layer=0, units=[1, 4], start=1, stop=6)
+    names = [*trace.quantities(), "keep"]
+    assert len(figure.data) == len(names)
+    for heat, name in zip(figure.data, names):
+        expected = figures.heatmap(trace, name, 0, [1, 4], 1, 6).data[0]
+        np.testing.assert_array_equal(np.asarray(heat.z), np.asarray(expected.z))
+        assert (heat.zmin, heat.zmax) == (expected.zmin, expected.zmax)
+    assert figure.layout[f"xaxis{len(names)}"].ticktext == tuple(figures.safe_label(t) + ("?" if u else "")
+                                                                  for t, u in zip(trace.tokens[1:6], trace.unknown[1:6]))
 
 
 def test_the_reading_strip_shows_keep_and_the_prediction_after_each_token(trace):
