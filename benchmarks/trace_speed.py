@@ -7,7 +7,7 @@ For T = 50, 230 and 2,500 tokens and each model it prints the median time of
   onednn  the same call on PyTorch's default backend (oneDNN): faster on an idle machine, far slower
           beside other PyTorch work (benchmarks/rnn_backends.py), which is why trace does not use it,
   trace   rnnviz.trace(model, text), tokenization of the text included,
-and the ratio trace / plain. The first call of each kind and length is a warm-up and not counted.
+and the ratios trace / plain and trace / onednn. The first call of each kind and length is a warm-up and not counted.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats} runs after a warm-up")
-    print(f"{'model':<10} {'T':>5} {'plain ms':>9} {'onednn ms':>10} {'trace ms':>9} {'trace/plain':>12}")
+    print(f"{'model':<10} {'T':>5} {'plain ms':>9} {'onednn ms':>10} {'trace ms':>9} {'trace/plain':>12} "
+          f"{'trace/onednn':>13}")
     for name in args.models:
         model = rnnviz.load(name)
         for length in LENGTHS:
@@ -73,7 +74,7 @@ def main() -> int:
             default = median_seconds(plain, args.repeats)
             traced = median_seconds(lambda: rnnviz.trace(model, text), args.repeats)
             print(f"{name:<10} {length:>5} {native * 1e3:>9.2f} {default * 1e3:>10.2f} {traced * 1e3:>9.2f} "
-                  f"{traced / native:>11.2f}x")
+                  f"{traced / native:>11.2f}x {traced / default:>12.2f}x")
     return 0
 
 

@@ -38,6 +38,7 @@ _TREEBANK = _PTBTokenizer()
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 """Unicode categories that carry no words: control, format (zero-width), surrogate, private use, unassigned."""
 _HTML_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s")  # str.isspace()'s characters, tab, newline, NBSP and U+2028 included
 _CHARACTER_MAP = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",
@@ -60,8 +61,9 @@ def normalize(text: str) -> str:
     Unicode NFKC folds compatibility forms (full-width letters, ligatures). Control, format
     (zero-width) and unpaired surrogate characters are dropped; they carry no words.
     """
-    text = _HTML_BREAK.sub("\n", text)
-    text = "".join(" " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE)
+    text = _WHITESPACE.sub(" ", _HTML_BREAK.sub("\n", text))
+    if not text.isprintable():  # after the line above, only the _INVISIBLE categories make this false
+        text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE)
     text = unicodedata.normalize("NFKC", text)
     return text.translate(_CHARACTER_MAP)
 

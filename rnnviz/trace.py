@@ -192,7 +192,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         probs=probs.astype(np.float32),
         keep_units=keep_units,
         keep=reduce_keep(model.cell, gates, keep_units, layer=-1),
-        contributions=final_memory_contributions(model.cell, gates, layer=-1),
+        contributions=final_memory_contributions(model.cell, gates, layer=-1, keep_units=keep_units),
         n_tokens_total=len(tokens) if n_tokens_total is None else n_tokens_total,
     )
 
