@@ -37,10 +37,6 @@ def page(tmp_path_factory):
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
-def heatmaps(page: Page) -> int:
-    return int(page.evaluate(heatmap_count_script()))
-
-
 def paste(page: Page, text: str) -> None:
     box = page.get_by_label("Text", exact=True)
     box.fill(text)
@@ -56,9 +52,9 @@ def test_a_pasted_review_renders_every_gate_heatmap(page):
     paste(page, REVIEW)
     page.get_by_text("mesmerizing", exact=True).first.wait_for(timeout=60_000)
     page.get_by_text("Gate heatmaps", exact=True).click()
-    # LSTM: input, forget, output, candidate, cell state, hidden state, keep
-    page.wait_for_function(f"{heatmap_count_script()} >= 7", timeout=60_000)
-    assert heatmaps(page) == 7
+    # LSTM: input, forget, output, candidate, cell state, hidden state, keep. Waiting for exactly 7 (not
+    # ">= 7, then count") lets a redraw in flight finish instead of being caught half-drawn.
+    page.wait_for_function(f"{heatmap_count_script()} === 7", timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
@@ -76,6 +72,20 @@ def test_typed_html_and_markdown_are_never_rendered(page):
 def test_a_share_link_opens_the_requested_view(page):
     page.goto(f"{page.base_url}/?model=gru-sst2&text=a+dull+and+lifeless+film&view=Gate+heatmaps")
     # GRU: reset, update, candidate, hidden state, keep
-    page.wait_for_function(f"{heatmap_count_script()} >= 5", timeout=90_000)
-    assert heatmaps(page) == 5
+    page.wait_for_function(f"{heatmap_count_script()} === 5", timeout=90_000)
     assert page.get_by_label("Text", exact=True).input_value() == "a dull and lifeless film"
+
+
+def test_selecting_units_in_the_saturation_plot_opens_them_in_the_heatmaps(page):
+    page.goto(f"{page.base_url}/?model=lstm-sst2&text=not+bad+at+all%2C+but+too+long&view=Saturation")
+    drag_area = page.locator(".js-plotly-plot .nsewdrag").first
+    drag_area.wait_for(timeout=90_000)
+    box = drag_area.bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=12)
+    page.mouse.up()
+    page.wait_for_function(f"{heatmap_count_script()} === 7", timeout=60_000)
+    typed = page.get_by_label("Units (e.g. 3, 17, 40-45)", exact=True).input_value()
+    assert typed and all(part.strip().isdigit() for part in typed.split(","))
+    assert "view=Gate+heatmaps" in page.url
