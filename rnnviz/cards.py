@@ -24,6 +24,14 @@ def _from_root(path: str) -> str:
     return os.path.relpath(path, PRETRAINED_DIR.parent) if os.path.isabs(path) else path
 
 
+def _shipped_command(command: str, name: str) -> str:
+    """The recorded training command, writing straight to pretrained/NAME (where it was copied after training)."""
+    words = command.split()
+    if "--out" in words[:-1]:
+        words[words.index("--out") + 1] = f"pretrained/{name}"
+    return " ".join(words)
+
+
 def card_table() -> str:
     rows = ["| model | cell | trained on | test accuracy | dev accuracy | parameters | file size | training time | train command | evaluate command |",
             "|---|---|---|---|---|---|---|---|---|---|"]
@@ -42,7 +50,7 @@ def card_table() -> str:
             f"| `{name}` | {model.cell.upper()} {model.config.num_layers}x{model.config.hidden_size}, "
             f"embedding {model.config.embedding_dim}, {model.config.vocab_size:,} words | {data} | {test_text} | "
             f"{metrics.get('dev_accuracy', float('nan')):.2%} | {training.get('parameters', 0):,} | {size / 2**20:.1f} MB | "
-            f"{minutes:.1f} min ({training.get('machine', '?')}) | `{training.get('command', '')}` | {evaluate} |"
+            f"{minutes:.1f} min ({training.get('machine', '?')}) | `{_shipped_command(training.get('command', ''), name)}` | {evaluate} |"
         )
     return "\n".join(rows)
 
