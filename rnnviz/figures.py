@@ -135,29 +135,36 @@ def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None
                   stop: int | None = None, row_height: int | None = None) -> go.Figure:
     """Every gate and state of one layer (and the keep score) as stacked heatmaps on one shared token axis.
 
-    One figure rather than one per quantity: zooming one panel zooms all, and the browser draws it in
-    about half the time of seven separate charts. Every panel carries the token labels, so each can be
-    read on its own on a projector. Built from plain dicts and validated once, since Plotly's
-    per-update validation cost more than the data.
+    One figure rather than one per quantity: zooming one panel zooms all, and the columns line up.
+    The token labels run above the first panel and below the last (hover names the token anywhere):
+    Plotly lays out tick labels one by one, and labelling all seven panels tripled the time the
+    browser took to draw them (benchmarks/browser_timing.py). Built from plain dicts and validated
+    once, since Plotly's per-update validation cost more than the data.
     """
     panels = [_heatmap_panel(tr, quantity, layer, units, start, stop) for quantity in [*tr.quantities(), "keep"]]
     count = len(panels)
     per_row = row_height or max(170, min(520, 60 + 9 * len(panels[0].trace["y"])))
-    height = (per_row + 90) * count + 40
-    gap = 120 / height  # room for the token labels above and the next panel's title
-    span = (1 - gap * (count - 1)) / count
+    title_room, labels_room, bottom = 30, 100, 100  # pixels: each panel's title, the token labels on top, below
+    gap = title_room + 10
+    plot_height = count * per_row + (count - 1) * gap
+    top_margin = labels_room + title_room + 10
     data, layout, titles = [], {}, []
     for index, panel in enumerate(panels):
         suffix = "" if index == 0 else str(index + 1)
-        top = 1 - index * (span + gap)
-        domain = [max(0.0, top - span), top]
+        top = 1 - index * (per_row + gap) / plot_height
+        domain = [max(0.0, top - per_row / plot_height), top]
         data.append({**panel.trace, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
-                     "colorbar": {**panel.trace["colorbar"], "y": top - span / 2, "len": span, "yanchor": "middle"}})
-        layout[f"xaxis{suffix}"] = {**panel.xaxis, "anchor": f"y{suffix}", **({} if index == 0 else {"matches": "x"})}
+                     "colorbar": {**panel.trace["colorbar"], "y": sum(domain) / 2, "len": per_row / plot_height,
+                                  "yanchor": "middle"}})
+        labelled = {"side": "top"} if index == 0 else {} if index == count - 1 else {"showticklabels": False}
+        layout[f"xaxis{suffix}"] = {**panel.xaxis, **labelled, "anchor": f"y{suffix}",
+                                    **({} if index == 0 else {"matches": "x"})}
         layout[f"yaxis{suffix}"] = {**panel.yaxis, "domain": domain, "anchor": f"x{suffix}"}
-        titles.append(dict(text=panel.title, x=0, y=top, xref="paper", yref="paper", xanchor="left",
+        title_y = top + (labels_room / plot_height if index == 0 else 0)
+        titles.append(dict(text=panel.title, x=0, y=title_y, xref="paper", yref="paper", xanchor="left",
                            yanchor="bottom", showarrow=False, font=dict(size=14)))
-    layout.update(annotations=titles, height=height, margin=dict(l=60, r=10, t=40, b=90))
+    layout.update(annotations=titles, height=top_margin + plot_height + bottom,
+                  margin=dict(l=60, r=10, t=top_margin, b=bottom))
     return go.Figure(dict(data=data, layout=layout))
 
 
