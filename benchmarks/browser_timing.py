@@ -105,6 +105,22 @@ def summary(times: list[tuple[float, float]]) -> str:
             f"{statistics.median(script):.2f} s ({max(script):.2f}) to the script")
 
 
+SCREENSHOT_TEXT = ("The first half is slow and the dialogue is clumsy, but the ending is brilliant and "
+                   "genuinely moving.")
+
+
+def save_screenshot(page, base: str, path: Path) -> None:
+    """The README's picture: the prediction, the views and the first gate heatmaps for a contrast sentence."""
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(share_link(base, SCREENSHOT_TEXT, model="lstm-sst2") + "&k=12")
+    page.wait_for_function(f"{heatmap_count_script()} >= {HEATMAPS}", timeout=60_000)
+    page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"] [data-testid=\"stSelectbox\"]').scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(1500)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), type="png")
+    print(f"screenshot saved to {path} ({path.stat().st_size // 1024} KB)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--imdb", type=Path, default=ROOT.parent / "shared" / "data" / "imdb" / "test.csv.xz")
@@ -123,23 +139,16 @@ def main() -> int:
         watch_frames(page)
         page_load(page, share_link(base, "warmup2 the page that new texts are pasted into"), "warmup2")
         print(f"headless Chromium, warm server, model {MODEL}, view Gate heatmaps; median (worst) of {args.repeats}")
-        for name, review in reviews.items():
+        for index, (name, review) in enumerate(reviews.items()):
             loads, pastes = [], []
             for k in range(args.repeats):
-                marker = f"load{k}x"  # a new first word: a text the server has not traced yet
+                marker = f"load{index}n{k}x"  # a new first word: a text the server has not traced yet
                 loads.append(page_load(loader, share_link(base, f"{marker} {review}"), marker))
-                marker = f"paste{k}x"
+                marker = f"paste{index}n{k}x"
                 pastes.append(new_text(page, f"{marker} {review}", marker))
             print(f"{name}\n  page load  {summary(loads)}\n  new text   {summary(pastes)}")
         if args.screenshot:
-            page.set_viewport_size({"width": 1280, "height": 860})
-            page.goto(share_link(base, "The first half is slow and the dialogue is clumsy, but the ending is "
-                                       "brilliant and genuinely moving.", "Reading strip", model="lstm-sst2"))
-            page.wait_for_function(f"{heatmap_count_script()} >= 1", timeout=60_000)
-            page.wait_for_timeout(1500)
-            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(args.screenshot), type="png")
-            print(f"screenshot saved to {args.screenshot}")
+            save_screenshot(page, base, args.screenshot)
         browser.close()
     return 0
 
