@@ -103,7 +103,7 @@ def open_selected_units() -> None:
     units = sorted({int(p["customdata"]) for p in points if p.get("customdata") is not None})
     if units:
         st.session_state["rank"] = "typed list"
-        st.session_state["units"] = ", ".join(map(str, units))
+        st.session_state["units"] = st.query_params["units"] = analysis.format_units(units)
         st.session_state["view"] = "Gate heatmaps"
 
 

@@ -222,6 +222,19 @@ def parse_units(text: str, hidden_size: int) -> list[int]:
     return units
 
 
+def format_units(units: Sequence[int]) -> str:
+    """Units as parse_units reads them, runs written as ranges: [0, 1, 2, 7] -> "0-2, 7" (keeps share links short)."""
+    parts: list[str] = []
+    ordered = sorted(set(int(u) for u in units))
+    run_start = 0
+    for k in range(1, len(ordered) + 1):
+        if k == len(ordered) or ordered[k] != ordered[k - 1] + 1:
+            first, last = ordered[run_start], ordered[k - 1]
+            parts.append(str(first) if first == last else f"{first}-{last}")
+            run_start = k
+    return ", ".join(parts)
+
+
 def select_units(trace: "Trace", layer: int, by: str, count: int, model: "SentimentModel | None" = None,
                  typed: str = "") -> list[int]:
     """The units to draw: the top ``count`` by a ranking in RANKINGS, or the typed list when by == "list"."""

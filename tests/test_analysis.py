@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import rnnviz
-from rnnviz.analysis import keep_matrix, rank_units, saturation, unit_effects
+from rnnviz.analysis import format_units, keep_matrix, parse_units, rank_units, saturation, unit_effects
 from conftest import random_model, random_text
 
 
@@ -113,3 +113,23 @@ def test_rank_units_returns_every_unit_once(cell, by):
         assert sorted(order.tolist()) == list(range(8))
     variance_order = rank_units(tr, by="variance")
     assert tr.hidden[-1].var(0)[variance_order[0]] == tr.hidden[-1].var(0).max()
+
+
+def test_typed_units_accept_lists_and_ranges_in_the_order_given():
+    assert parse_units("3, 17, 40-42", hidden_size=64) == [3, 17, 40, 41, 42]
+    assert parse_units(" 5;5, 4-6 ,", hidden_size=64) == [5, 4, 6]
+
+
+@pytest.mark.parametrize("typed, reason", [
+    ("", "at least one unit"), ("a", "not a unit number"), ("1-2-3", "not a unit number"),
+    ("9-3", "runs backwards"), ("64", "does not exist"), ("-1", "not a unit number"), ("٣", "not a unit number"),
+])
+def test_typed_units_that_cannot_be_read_say_why(typed, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_units(typed, hidden_size=64)
+
+
+def test_unit_lists_are_written_back_as_short_ranges_that_read_the_same():
+    units = [7, 0, 1, 2, 9, 10, 30]
+    assert format_units(units) == "0-2, 7, 9-10, 30"
+    assert parse_units(format_units(units), hidden_size=64) == sorted(units)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 REVIEW = ("I expected little from this film, but it was mesmerizing from start to finish. The acting is superb, "
           "the script is sharp, and the ending is not what you think. Highly recommended!")
@@ -86,6 +88,8 @@ def test_selecting_units_in_the_saturation_plot_opens_them_in_the_heatmaps(page)
     page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=12)
     page.mouse.up()
     page.wait_for_function(f"{heatmap_count_script()} === 7", timeout=60_000)
-    typed = page.get_by_label("Units (e.g. 3, 17, 40-45)", exact=True).input_value()
-    assert typed and all(part.strip().isdigit() for part in typed.split(","))
-    assert "view=Gate+heatmaps" in page.url
+    typed = page.get_by_label("Units (e.g. 3, 17, 40-45)", exact=True)
+    expect(typed).not_to_have_value("", timeout=10_000)  # the sidebar input appears a moment after the charts
+    assert re.fullmatch(r"\d+(-\d+)?(, \d+(-\d+)?)*", typed.input_value())
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)
+    assert query["view"] == ["Gate heatmaps"] and query["units"] == [typed.input_value()], "the share link has them"
