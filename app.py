@@ -192,7 +192,8 @@ st.divider()
 # ---------------------------------------------------------------- views
 def reading_strip_view() -> None:
     how_to_read("Each token's colour is its keep score: how much of what it wrote is still in memory at the end "
-                "(bright = kept, dark = let go; '?' marks unknown words). The line is the prediction after each token.")
+                "(bright = kept, dark = let go, on a log scale: each step of the legend is ten times more kept; "
+                "'?' marks unknown words). The line is the prediction after each token.")
     show(figures.reading_strip(tr, start, stop), "reading-strip")
 
 

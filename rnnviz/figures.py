@@ -40,12 +40,34 @@ QUANTITY_TITLES = {
 }
 
 
+KEEP_FLOOR = 1e-3
+"""Keep scores are coloured on a log scale from 0.001 to 1. They span orders of magnitude (a word 20 tokens
+before the end typically keeps 0.001 to 0.03 of its write), so on a linear scale every word but the last
+few looked equally dark, and which words the model held on to could not be seen."""
+
+
 @dataclass(frozen=True)
 class ColourScale:
     colorscale: str
     zmin: float
     zmax: float
     legend: str
+    log: bool = False
+    """If true, zmin and zmax are powers of ten and colours follow log10 of the values."""
+
+    def colour_values(self, values: np.ndarray) -> np.ndarray:
+        """What Plotly gets as z: the values themselves, or on a log scale their log10, clipped to the range."""
+        if not self.log:
+            return values
+        return np.log10(np.clip(values, 10.0 ** self.zmin, 10.0 ** self.zmax))
+
+    def colorbar(self, **extra) -> dict:
+        """The legend: the scale's name and range, with ticks at the powers of ten on a log scale."""
+        bar = dict(title=dict(text=self.legend, side="right"), thickness=12, **extra)
+        if self.log:
+            exponents = list(range(int(self.zmin), int(self.zmax) + 1))
+            bar.update(tickvals=exponents, ticktext=[f"{10.0 ** e:g}" for e in exponents])
+        return bar
 
 
 def colour_scale(quantity: str, values: np.ndarray | None = None) -> ColourScale:
@@ -53,7 +75,7 @@ def colour_scale(quantity: str, values: np.ndarray | None = None) -> ColourScale
     if quantity in ("input", "forget", "output", "reset", "update"):
         return ColourScale(GATE_SCALE, 0.0, 1.0, "gate 0..1")
     if quantity == "keep":
-        return ColourScale(KEEP_SCALE, 0.0, 1.0, "kept 0..1")
+        return ColourScale(KEEP_SCALE, float(np.log10(KEEP_FLOOR)), 0.0, "kept, log scale", log=True)
     if quantity == "cell_state":
         bound = float(np.max(np.abs(values))) if values is not None and values.size else 1.0
         bound = max(bound, 1e-6)
@@ -105,13 +127,16 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
     full = keep_matrix(tr.cell, tr.gates, layer) if quantity == "keep" else tr.quantities()[quantity][layer]
     scale = colour_scale(quantity, full)
     tokens = _hover_tokens(tr, start, stop)
+    values = full[start:stop][:, units].T
     trace = dict(
-        type="heatmap", z=full[start:stop][:, units].T, x=list(range(start, stop)), y=[str(u) for u in units],
+        type="heatmap", z=scale.colour_values(values), x=list(range(start, stop)), y=[str(u) for u in units],
         customdata=np.array([tokens] * len(units), dtype=object),
-        colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax,
-        colorbar=dict(title=dict(text=scale.legend, side="right"), thickness=12),
-        hovertemplate="token %{customdata} (position %{x})<br>unit %{y}<br>value %{z:.3f}<extra></extra>",
+        colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(),
+        hovertemplate="token %{customdata} (position %{x})<br>unit %{y}<br>value "
+                      + ("%{text}" if scale.log else "%{z:.3f}") + "<extra></extra>",
     )
+    if scale.log:  # z holds log10 values; the hover shows the real ones
+        trace["text"] = np.char.mod("%.3g", values.astype(np.float64))
     return _HeatmapPanel(
         trace=trace,
         xaxis=_token_axis(tr, start, stop),
@@ -177,12 +202,12 @@ def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figu
     tokens = _hover_tokens(tr, start, stop)
     labels = [safe_label(tr.tokens[t], 10) + ("?" if tr.unknown[t] else "") for t in positions]
     scale = colour_scale("keep")
+    keep = tr.keep[start:stop]
     figure.add_trace(go.Heatmap(
-        z=[tr.keep[start:stop]], x=positions, y=[0], text=[labels], texttemplate="%{text}",
-        textfont=dict(size=11), customdata=[tokens],
-        colorscale=scale.colorscale, zmin=0, zmax=1,
-        colorbar=dict(title=dict(text="kept 0..1", side="right"), thickness=12, len=0.35, y=0.85),
-        hovertemplate="token %{customdata} (position %{x})<br>keep %{z:.3f}<extra></extra>",
+        z=[scale.colour_values(keep)], x=positions, y=[0], text=[labels], texttemplate="%{text}",
+        textfont=dict(size=11), customdata=[[[token, f"{value:.3g}"] for token, value in zip(tokens, keep)]],
+        colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(len=0.35, y=0.85),
+        hovertemplate="token %{customdata[0]} (position %{x})<br>keep %{customdata[1]}<extra></extra>",
     ), row=1, col=1)
     figure.add_trace(go.Scatter(
         x=positions, y=tr.probs[start:stop, positive], mode="lines+markers", name=f"p({tr.labels[positive]})",

@@ -33,7 +33,10 @@ def test_every_quantity_gets_a_heatmap_with_its_fixed_range(trace):
         else:
             assert (heat.zmin, heat.zmax) == (-1, 1)
     keep = figures.heatmap(trace, "keep").data[0]
-    assert (keep.zmin, keep.zmax) == (0, 1)
+    assert (keep.zmin, keep.zmax) == (-3, 0), "keep scores: a fixed log scale from 0.001 to 1"
+    expected = np.log10(np.clip(trace.keep_units.T, 1e-3, 1))
+    np.testing.assert_allclose(np.asarray(keep.z, dtype=float), expected, rtol=1e-6)
+    assert list(keep.colorbar.ticktext) == ["0.001", "0.01", "0.1", "1"]
 
 
 def test_a_heatmap_draws_the_chosen_units_and_tokens_only(trace):
@@ -77,7 +80,8 @@ def test_gate_heatmaps_stack_every_quantity_on_one_token_axis(trace):
 def test_the_reading_strip_shows_keep_and_the_prediction_after_each_token(trace):
     strip = figures.reading_strip(trace)
     keep, line = strip.data[0], strip.data[1]
-    np.testing.assert_allclose(np.asarray(keep.z)[0], trace.keep)
+    np.testing.assert_allclose(np.asarray(keep.z)[0], np.log10(np.clip(trace.keep, 1e-3, 1)), rtol=1e-6)
+    assert [value for _, value in keep.customdata[0]] == [f"{k:.3g}" for k in trace.keep], "hover: the real keep"
     np.testing.assert_allclose(np.asarray(line.y), trace.probs[:, 1])
 
 
