@@ -13,10 +13,10 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
-from rnnviz import analysis, export, figures
+from rnnviz import analysis, equations, export, figures
 from rnnviz.checkpoint import CheckpointError, available_models, load_upload
 from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES, MINIMAL_PAIRS
-from rnnviz.text import markdown_literal
+from rnnviz.text import markdown_literal, tokens_in_context
 
 PAGE = 60  # tokens per page: every label stays readable, and 7 heatmaps draw in about a second
 MAX_CHARS = 200_000
@@ -216,29 +216,19 @@ def step_view() -> None:
     right.button("Next ▶", on_click=step_to, args=(1, last), width="stretch")
     step = middle.slider("Token", 0, max(last, 1), key="step", format="position %d", disabled=last == 0)
     step = min(step, last)
+    st.markdown(tokens_in_context(tr.tokens, step))
     unit = st.selectbox("Unit", units, key="step_unit")
     detail = analysis.step_detail(model, tr, layer, step)
     st.markdown(f"At token **{markdown_literal(tr.tokens[step])}** (position {step}), unit {unit} "
                 f"{analysis.describe_step(tr.cell, detail, unit, first=step == 0)}.")
-    equations, bars = st.columns([3, 2])
+    maths, bars = st.columns([3, 2])
     v = {name: float(values[unit]) for name, values in detail.items()}
-    with equations:
+    with maths:
+        for line in equations.step_equations(tr.cell, v):
+            st.latex(line)
         if tr.cell == "lstm":
-            st.latex(rf"i_t = \sigma(W_{{ii}}x_t + b_{{ii}} + W_{{hi}}h_{{t-1}} + b_{{hi}}) = \sigma({v['pre_i']:.3f}) = {v['i']:.3f}")
-            st.latex(rf"f_t = \sigma(W_{{if}}x_t + b_{{if}} + W_{{hf}}h_{{t-1}} + b_{{hf}}) = \sigma({v['pre_f']:.3f}) = {v['f']:.3f}")
-            st.latex(rf"g_t = \tanh(W_{{ig}}x_t + b_{{ig}} + W_{{hg}}h_{{t-1}} + b_{{hg}}) = \tanh({v['pre_g']:.3f}) = {v['g']:.3f}")
-            st.latex(rf"o_t = \sigma(W_{{io}}x_t + b_{{io}} + W_{{ho}}h_{{t-1}} + b_{{ho}}) = \sigma({v['pre_o']:.3f}) = {v['o']:.3f}")
-            st.latex(rf"c_t = f_t \odot c_{{t-1}} + i_t \odot g_t = {v['f']:.3f} \times {v['c_prev']:.3f} + "
-                     rf"{v['i']:.3f} \times {v['g']:.3f} = {v['c']:.3f}")
-            st.latex(rf"h_t = o_t \odot \tanh(c_t) = {v['o']:.3f} \times \tanh({v['c']:.3f}) = {v['h']:.3f}")
             bar_values, gates = {k: v[k] for k in ("i", "f", "g", "o", "c", "h")}, {"i", "f", "o"}
         else:
-            st.latex(rf"r_t = \sigma(W_{{ir}}x_t + b_{{ir}} + W_{{hr}}h_{{t-1}} + b_{{hr}}) = \sigma({v['pre_r']:.3f}) = {v['r']:.3f}")
-            st.latex(rf"z_t = \sigma(W_{{iz}}x_t + b_{{iz}} + W_{{hz}}h_{{t-1}} + b_{{hz}}) = \sigma({v['pre_z']:.3f}) = {v['z']:.3f}")
-            st.latex(rf"n_t = \tanh(W_{{in}}x_t + b_{{in}} + r_t \odot (W_{{hn}}h_{{t-1}} + b_{{hn}})) = "
-                     rf"\tanh({v['in_n']:.3f} + {v['r']:.3f} \times {v['hn']:.3f}) = {v['n']:.3f}")
-            st.latex(rf"h_t = (1 - z_t) \odot n_t + z_t \odot h_{{t-1}} = {1 - v['z']:.3f} \times {v['n']:.3f} + "
-                     rf"{v['z']:.3f} \times {v['h_prev']:.3f} = {v['h']:.3f}")
             st.caption("PyTorch's convention: z = 1 keeps the old state. Some textbooks swap z and 1 − z.")
             bar_values, gates = {k: v[k] for k in ("r", "z", "n", "h")}, {"r", "z"}
     with bars:
@@ -269,12 +259,10 @@ def compare_view() -> None:
         st.warning("The two models split this text differently, so tokens are not aligned one to one.")
         return
     for column, other in ((left, lstm_trace), (right, gru_trace)):
-        with column:
-            other_label, other_confidence = other.prediction
-            st.markdown(f"**{other.model_name}**: {other_label} ({other_confidence:.1%})")
-            show(figures.reading_strip(other, start, stop), f"strip-{other.model_name}")
-    show(figures.prediction_lines([lstm_trace, gru_trace], [lstm_name, gru_name], start, stop), "compare-predictions")
-    show(figures.keep_gate_comparison(lstm_trace, gru_trace, start=start, stop=stop), "compare-keep-gates")
+        other_label, other_confidence = other.prediction
+        column.metric(other.model_name, other_label, f"{other_confidence:.1%} confident", delta_color="off",
+                      delta_arrow="off")
+    show(figures.lstm_gru_comparison(lstm_trace, gru_trace, start, stop), "lstm-vs-gru")
 
 
 def minimal_pairs_view() -> None:
@@ -332,26 +320,21 @@ def equations_view() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("LSTM (torch.nn.LSTM)")
-        st.latex(r"i_t = \sigma(W_{ii}x_t + b_{ii} + W_{hi}h_{t-1} + b_{hi})")
-        st.latex(r"f_t = \sigma(W_{if}x_t + b_{if} + W_{hf}h_{t-1} + b_{hf})")
-        st.latex(r"g_t = \tanh(W_{ig}x_t + b_{ig} + W_{hg}h_{t-1} + b_{hg})")
-        st.latex(r"o_t = \sigma(W_{io}x_t + b_{io} + W_{ho}h_{t-1} + b_{ho})")
-        st.latex(r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \qquad h_t = o_t \odot \tanh(c_t)")
+        for line in equations.LSTM:
+            st.latex(line)
         st.markdown("Weight rows are stacked i, f, g, o. Other texts call the candidate $\\tilde c_t$ and write "
                     "one weight on the concatenation $[h_{t-1}, x_t]$ with one bias; PyTorch keeps two biases, "
                     "whose sum is the textbook bias.")
     with right:
         st.subheader("GRU (torch.nn.GRU)")
-        st.latex(r"r_t = \sigma(W_{ir}x_t + b_{ir} + W_{hr}h_{t-1} + b_{hr})")
-        st.latex(r"z_t = \sigma(W_{iz}x_t + b_{iz} + W_{hz}h_{t-1} + b_{hz})")
-        st.latex(r"n_t = \tanh(W_{in}x_t + b_{in} + r_t \odot (W_{hn}h_{t-1} + b_{hn}))")
-        st.latex(r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}")
+        for line in equations.GRU:
+            st.latex(line)
         st.markdown("Rows stacked r, z, n. **In PyTorch z = 1 keeps the old state.** Cho et al. (2014) and many "
                     "textbooks (e.g. *Dive into Deep Learning* uses PyTorch's form, others not) write "
                     "$h_t = z_t \\odot \\tilde h_t + (1 - z_t) \\odot h_{t-1}$, where z = 1 takes the new "
                     "candidate. Some also apply the reset gate before the matrix product: $W(r_t \\odot h_{t-1})$.")
     st.subheader("Keep score")
-    st.latex(r"\text{LSTM: } k_{t,u} = i_{t,u} \prod_{s>t} f_{s,u} \qquad \text{GRU: } k_{t,u} = (1 - z_{t,u}) \prod_{s>t} z_{s,u}")
+    st.latex(equations.KEEP_SCORE)
     st.markdown("The share of token t's write to unit u still in the final memory (top layer). The reading strip's "
                 "per-token keep is the mean over units weighted by |candidate|, the size of what the token "
                 "proposed to write. The contributions $k_{t,u} \\cdot g_{t,u}$ (GRU: $\\cdot n_{t,u}$) sum over "

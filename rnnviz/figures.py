@@ -26,6 +26,8 @@ GATE_SCALE = "Viridis"
 KEEP_SCALE = "Cividis"
 SIGNED_SCALE = "RdBu_r"
 LABEL_CHARS = 14
+STRIP_WORDS_INSIDE = 30
+"""Up to this many tokens, the reading strip writes each word inside its cell; beyond, only on the axis."""
 
 QUANTITY_TITLES = {
     "input": "Input gate i (how much new content is written)",
@@ -204,7 +206,8 @@ def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figu
     scale = colour_scale("keep")
     keep = tr.keep[start:stop]
     figure.add_trace(go.Heatmap(
-        z=[scale.colour_values(keep)], x=positions, y=[0], text=[labels], texttemplate="%{text}",
+        z=[scale.colour_values(keep)], x=positions, y=[0], text=[labels],
+        texttemplate="%{text}" if len(positions) <= STRIP_WORDS_INSIDE else "",  # else the words overlap; see the axis
         textfont=dict(size=11), customdata=[[[token, f"{value:.3g}"] for token, value in zip(tokens, keep)]],
         colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(len=0.35, y=0.85),
         hovertemplate="token %{customdata[0]} (position %{x})<br>keep %{customdata[1]}<extra></extra>",
@@ -262,25 +265,6 @@ def saturation_scatter(table, cell: str) -> go.Figure:
         yaxis=dict(title="fraction of steps right-saturated (> 0.9)", range=[-0.03, 1.03]),
         height=480, margin=dict(l=60, r=10, t=30, b=60), legend=dict(orientation="h", y=1.08),
         dragmode="select",
-    )
-    return figure
-
-
-def prediction_lines(traces: Sequence[Trace], names: Sequence[str], start: int = 0, stop: int | None = None) -> go.Figure:
-    """Several traces' p(positive) after each token, on the first trace's tokens (same tokenization)."""
-    stop = len(traces[0].tokens) if stop is None else min(stop, len(traces[0].tokens))
-    figure = go.Figure()
-    palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
-    for k, (tr, name) in enumerate(zip(traces, names)):
-        positive = len(tr.labels) - 1
-        figure.add_trace(go.Scatter(x=list(range(start, stop)), y=tr.probs[start:stop, positive], mode="lines+markers",
-                                    name=html.escape(name), line=dict(color=palette[k % len(palette)]),
-                                    hovertemplate="position %{x}: %{y:.3f}<extra>" + html.escape(name) + "</extra>"))
-    figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"))
-    figure.update_layout(
-        xaxis=_token_axis(traces[0], start, stop),
-        yaxis=dict(title="p(positive)", range=[-0.02, 1.02]), height=320, margin=dict(l=60, r=10, t=20, b=90),
-        legend=dict(orientation="h", y=1.12),
     )
     return figure
 
@@ -351,27 +335,52 @@ def pair_difference(first: Trace, second: Trace, slots: Sequence[tuple[int | Non
     return figure
 
 
-def keep_gate_comparison(lstm: Trace, gru: Trace, layer: int = -1, start: int = 0, stop: int | None = None) -> go.Figure:
-    """The gate that keeps old memory, averaged over units, per token: LSTM forget f against GRU update z.
+def lstm_gru_comparison(lstm: Trace, gru: Trace, start: int = 0, stop: int | None = None,
+                        layer: int = -1) -> go.Figure:
+    """The same text through an LSTM and a GRU, on one token axis so every column is the same token.
 
-    Both read "share of the old memory carried over", so high means remembering in both (PyTorch's
-    GRU convention). Assumes both traces read the same tokens.
+    Three rows: both keep-score strips; both predictions after each token; and the gate that keeps old
+    memory, averaged over units: LSTM forget f against GRU update z. Both gates read "share of the old
+    memory carried over", so high means remembering in both (PyTorch's GRU convention). Assumes both
+    traces read the same tokens.
     """
     stop = len(lstm.tokens) if stop is None else min(stop, len(lstm.tokens))
-    figure = go.Figure()
-    for tr, gate, name, colour in ((lstm, "forget", "LSTM forget gate f", "#0072B2"),
-                                   (gru, "update", "GRU update gate z", "#D55E00")):
-        values = tr.gates[gate][layer][start:stop]
+    positions = list(range(start, stop))
+    tokens = _hover_tokens(lstm, start, stop)
+    names = [html.escape(tr.model_name or cell) for tr, cell in ((lstm, "LSTM"), (gru, "GRU"))]
+    figure = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.2, 0.4, 0.4], vertical_spacing=0.07,
+                           subplot_titles=["Keep score (log scale)", "Prediction after each token",
+                                           "Keep gate, mean over units (1 = keep all old memory)"])
+    scale = colour_scale("keep")
+    figure.add_trace(go.Heatmap(
+        z=[scale.colour_values(tr.keep[start:stop]) for tr in (lstm, gru)], x=positions, y=names,
+        text=[[safe_label(lstm.tokens[t], 10) for t in positions]] * 2,
+        texttemplate="%{text}" if len(positions) <= STRIP_WORDS_INSIDE else "", textfont=dict(size=11),
+        customdata=[[[token, f"{value:.3g}"] for token, value in zip(tokens, tr.keep[start:stop])] for tr in (lstm, gru)],
+        colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(len=0.2, y=0.9),
+        hovertemplate="%{y}<br>token %{customdata[0]} (position %{x})<br>keep %{customdata[1]}<extra></extra>",
+    ), row=1, col=1)
+    for tr, name, gate, gate_name, colour in ((lstm, names[0], "forget", "LSTM forget gate f", "#0072B2"),
+                                              (gru, names[1], "update", "GRU update gate z", "#D55E00")):
+        positive = len(tr.labels) - 1
         figure.add_trace(go.Scatter(
-            x=list(range(start, stop)), y=values.mean(axis=1), mode="lines+markers", name=name,
-            line=dict(color=colour), customdata=_hover_tokens(tr, start, stop),
-            hovertemplate=f"{name}<br>%{{customdata}}: mean %{{y:.3f}}<extra></extra>",
-        ))
-    figure.update_layout(
-        xaxis=_token_axis(lstm, start, stop),
-        yaxis=dict(title="mean over units (1 = keep all old memory)", range=[-0.02, 1.02]),
-        height=340, margin=dict(l=60, r=10, t=20, b=90), legend=dict(orientation="h", y=1.12),
-    )
+            x=positions, y=tr.probs[start:stop, positive], mode="lines+markers", name=f"{name}: p({html.escape(tr.labels[positive])})",
+            line=dict(color=colour), customdata=tokens, legendgroup=name,
+            hovertemplate=f"{name}<br>after %{{customdata}} (position %{{x}}): %{{y:.3f}}<extra></extra>",
+        ), row=2, col=1)
+        figure.add_trace(go.Scatter(
+            x=positions, y=tr.gates[gate][layer][start:stop].mean(axis=1), mode="lines+markers", name=gate_name,
+            line=dict(color=colour, dash="dot"), customdata=tokens, legendgroup=name,
+            hovertemplate=f"{gate_name}<br>%{{customdata}} (position %{{x}}): mean %{{y:.3f}}<extra></extra>",
+        ), row=3, col=1)
+    figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"), row=2, col=1)
+    figure.update_yaxes(autorange="reversed", row=1, col=1)
+    figure.update_yaxes(title="p(positive)", range=[-0.02, 1.02], row=2, col=1)
+    figure.update_yaxes(title="mean gate", range=[-0.02, 1.02], row=3, col=1)
+    figure.update_xaxes(showticklabels=False, row=1, col=1)
+    figure.update_xaxes(showticklabels=False, row=2, col=1)
+    figure.update_xaxes(_token_axis(lstm, start, stop), row=3, col=1)
+    figure.update_layout(height=720, margin=dict(l=60, r=10, t=40, b=90), legend=dict(orientation="h", y=-0.18))
     return figure
 
 

@@ -125,3 +125,11 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")
 def markdown_literal(text: str) -> str:
     """``text`` escaped so Markdown shows it literally: no links, images, HTML, LaTeX or emphasis."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+
+
+def tokens_in_context(tokens: Sequence[str], index: int, radius: int = 8) -> str:
+    """Markdown: the tokens around ``index`` with that one in bold, every token escaped (for the step view)."""
+    first, last = max(0, index - radius), min(len(tokens), index + radius + 1)
+    words = [f"**{markdown_literal(t)}**" if k == index else markdown_literal(t)
+             for k, t in enumerate(tokens[first:last], first)]
+    return ("… " if first > 0 else "") + " ".join(words) + (" …" if last < len(tokens) else "")

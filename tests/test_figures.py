@@ -57,7 +57,8 @@ def test_tokens_are_escaped_in_every_figure(trace):
         figures.reading_strip(trace),
         figures.pair_predictions(trace, trace, slots),
         figures.pair_difference(trace, trace, slots, "hidden"),
-        figures.prediction_lines([trace], ["<i>name</i>"]),
+        figures.gate_heatmaps(trace),
+        figures.lstm_gru_comparison(*(rnnviz.trace(random_model(cell), trace.text) for cell in ("lstm", "gru"))),
     ]
     for figure in built:
         text = all_text(figure)
@@ -107,12 +108,17 @@ def test_minimal_pair_alignment_marks_inserted_tokens():
     assert np.isnan(np.asarray(heat.z, dtype=float)[:, 3]).all()
 
 
-def test_keep_gate_comparison_averages_forget_and_update_gates():
+def test_the_lstm_gru_comparison_aligns_keep_predictions_and_keep_gates_on_one_token_axis():
     text = "a slow but moving film"
     lstm, gru = rnnviz.trace(random_model("lstm"), text), rnnviz.trace(random_model("gru"), text)
-    figure = figures.keep_gate_comparison(lstm, gru)
-    np.testing.assert_allclose(figure.data[0].y, lstm.gates["forget"][-1].mean(1))
-    np.testing.assert_allclose(figure.data[1].y, gru.gates["update"][-1].mean(1))
+    strips, lstm_prediction, lstm_gate, gru_prediction, gru_gate = figures.lstm_gru_comparison(lstm, gru).data
+    np.testing.assert_allclose(np.asarray(strips.z, dtype=float), np.log10(np.clip([lstm.keep, gru.keep], 1e-3, 1)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(lstm_prediction.y, lstm.probs[:, 1])
+    np.testing.assert_allclose(gru_prediction.y, gru.probs[:, 1])
+    np.testing.assert_allclose(lstm_gate.y, lstm.gates["forget"][-1].mean(1))
+    np.testing.assert_allclose(gru_gate.y, gru.gates["update"][-1].mean(1))
+    assert {t.xaxis for t in (lstm_prediction, gru_gate)} | {strips.xaxis} <= {"x", "x2", "x3"}
 
 
 def test_charts_export_as_one_self_contained_html_page(trace):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnviz.text import Vocabulary, normalize, tokenize
+from rnnviz.text import Vocabulary, normalize, tokenize, tokens_in_context
 
 
 @pytest.mark.parametrize("text, tokens", [
@@ -63,3 +63,10 @@ def test_vocabulary_is_built_from_the_most_frequent_tokens():
 def test_malformed_vocabularies_are_refused(tokens):
     with pytest.raises(ValueError):
         Vocabulary(tokens)
+
+
+def test_a_step_is_shown_in_bold_among_its_neighbours_with_everything_escaped():
+    tokens = ["the", "*film*", "was", "[bad](x)", "at", "all"]
+    assert tokens_in_context(tokens, 1, radius=1) == "the **\\*film\\*** was …"
+    assert tokens_in_context(tokens, 5, radius=1) == "… at **all**"
+    assert "](x)" not in tokens_in_context(tokens, 3, radius=5)

@@ -1,0 +1,57 @@
+"""The LSTM and GRU equations as LaTeX: PyTorch's form, other texts' forms, and one step with live numbers.
+
+Pure strings for ``st.latex`` (or a notebook's ``IPython.display.Math``), kept here rather than in the app so
+the numbers shown in class come from one tested place. Each step equation is written on two lines, the
+symbols above and the numbers below, so it stays whole in a narrow column or on a projector.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+LSTM = [
+    r"i_t = \sigma(W_{ii}x_t + b_{ii} + W_{hi}h_{t-1} + b_{hi})",
+    r"f_t = \sigma(W_{if}x_t + b_{if} + W_{hf}h_{t-1} + b_{hf})",
+    r"g_t = \tanh(W_{ig}x_t + b_{ig} + W_{hg}h_{t-1} + b_{hg})",
+    r"o_t = \sigma(W_{io}x_t + b_{io} + W_{ho}h_{t-1} + b_{ho})",
+    r"c_t = f_t \odot c_{t-1} + i_t \odot g_t \qquad h_t = o_t \odot \tanh(c_t)",
+]
+GRU = [
+    r"r_t = \sigma(W_{ir}x_t + b_{ir} + W_{hr}h_{t-1} + b_{hr})",
+    r"z_t = \sigma(W_{iz}x_t + b_{iz} + W_{hz}h_{t-1} + b_{hz})",
+    r"n_t = \tanh(W_{in}x_t + b_{in} + r_t \odot (W_{hn}h_{t-1} + b_{hn}))",
+    r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
+]
+KEEP_SCORE = (r"\text{LSTM: } k_{t,u} = i_{t,u} \prod_{s>t} f_{s,u} \qquad "
+              r"\text{GRU: } k_{t,u} = (1 - z_{t,u}) \prod_{s>t} z_{s,u}")
+
+
+def factor(value: float) -> str:
+    """A value in a product, three decimals, bracketed when negative so it reads right: 0.5 \\times (-0.2)."""
+    return f"{value:.3f}" if value >= 0 else f"({value:.3f})"
+
+
+def _two_lines(symbols: str, numbers: str) -> str:
+    left, right = symbols.split(" = ", 1)
+    return rf"\begin{{aligned}} {left} &= {right} \\ &= {numbers} \end{{aligned}}"
+
+
+def step_equations(cell: str, v: Mapping[str, float]) -> list[str]:
+    """One unit's equations at one step with its numbers substituted (``v``: one unit of ``analysis.step_detail``)."""
+    n = {name: f"{float(value):.3f}" for name, value in v.items()}
+    x = {name: factor(float(value)) for name, value in v.items()}
+    if cell == "lstm":
+        gates = [_two_lines(LSTM[k], rf"{function}({n[f'pre_{g}']}) = {n[g]}")
+                 for k, (g, function) in enumerate((("i", r"\sigma"), ("f", r"\sigma"), ("g", r"\tanh"), ("o", r"\sigma")))]
+        return [
+            *gates,
+            _two_lines(r"c_t = f_t \odot c_{t-1} + i_t \odot g_t",
+                       rf"{x['f']} \times {x['c_prev']} + {x['i']} \times {x['g']} = {n['c']}"),
+            _two_lines(r"h_t = o_t \odot \tanh(c_t)", rf"{x['o']} \times \tanh({n['c']}) = {n['h']}"),
+        ]
+    return [
+        _two_lines(GRU[0], rf"\sigma({n['pre_r']}) = {n['r']}"),
+        _two_lines(GRU[1], rf"\sigma({n['pre_z']}) = {n['z']}"),
+        _two_lines(GRU[2], rf"\tanh({n['in_n']} + {x['r']} \times {x['hn']}) = {n['n']}"),
+        _two_lines(GRU[3], rf"{factor(1 - float(v['z']))} \times {x['n']} + {x['z']} \times {x['h_prev']} = {n['h']}"),
+    ]
