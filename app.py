@@ -317,22 +317,13 @@ def export_view() -> None:
 def equations_view() -> None:
     how_to_read("The equations exactly as PyTorch computes them (σ is the logistic sigmoid, ⊙ elementwise "
                 "product), and how other texts write the same thing.")
-    left, right = st.columns(2)
-    with left:
-        st.subheader("LSTM (torch.nn.LSTM)")
-        for line in equations.LSTM:
-            st.latex(line)
-        st.markdown("Weight rows are stacked i, f, g, o. Other texts call the candidate $\\tilde c_t$ and write "
-                    "one weight on the concatenation $[h_{t-1}, x_t]$ with one bias; PyTorch keeps two biases, "
-                    "whose sum is the textbook bias.")
-    with right:
-        st.subheader("GRU (torch.nn.GRU)")
-        for line in equations.GRU:
-            st.latex(line)
-        st.markdown("Rows stacked r, z, n. **In PyTorch z = 1 keeps the old state.** Cho et al. (2014) and many "
-                    "textbooks (e.g. *Dive into Deep Learning* uses PyTorch's form, others not) write "
-                    "$h_t = z_t \\odot \\tilde h_t + (1 - z_t) \\odot h_{t-1}$, where z = 1 takes the new "
-                    "candidate. Some also apply the reset gate before the matrix product: $W(r_t \\odot h_{t-1})$.")
+    for column, title, lines, note in zip(st.columns(2), ("LSTM (torch.nn.LSTM)", "GRU (torch.nn.GRU)"),
+                                          (equations.LSTM, equations.GRU), (equations.LSTM_NOTE, equations.GRU_NOTE)):
+        with column:
+            st.subheader(title)
+            for line in lines:
+                st.latex(line)
+            st.markdown(note)
     st.subheader("Keep score")
     st.latex(equations.KEEP_SCORE)
     st.markdown("The share of token t's write to unit u still in the final memory (top layer). The reading strip's "

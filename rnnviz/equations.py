@@ -1,6 +1,6 @@
 """The LSTM and GRU equations as LaTeX: PyTorch's form, other texts' forms, and one step with live numbers.
 
-Pure strings for ``st.latex`` (or a notebook's ``IPython.display.Math``), kept here rather than in the app so
+Pure strings for ``st.latex`` and ``st.markdown`` (or a notebook's ``IPython.display.Math``), kept here rather than in the app so
 the numbers shown in class come from one tested place. Each step equation is written on two lines, the
 symbols above and the numbers below, so it stays whole in a narrow column or on a projector.
 """
@@ -22,6 +22,14 @@ GRU = [
     r"n_t = \tanh(W_{in}x_t + b_{in} + r_t \odot (W_{hn}h_{t-1} + b_{hn}))",
     r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
 ]
+LSTM_NOTE = ("Weight rows are stacked i, f, g, o. Other texts call the candidate $\\tilde c_t$ and write one weight "
+             "on the concatenation $[h_{t-1}, x_t]$ with one bias; PyTorch keeps two biases, whose sum is the "
+             "textbook bias.")
+GRU_NOTE = ("Rows stacked r, z, n. **In PyTorch z = 1 keeps the old state**, as in Cho et al. (2014), who introduced "
+            "the GRU, and in *Dive into Deep Learning*. Chung et al. (2014) and Wikipedia write "
+            "$h_t = (1 - z_t) \\odot h_{t-1} + z_t \\odot \\tilde h_t$, where z = 1 takes the new candidate. "
+            "Cho et al. also apply the reset gate before the matrix product, $U(r_t \\odot h_{t-1})$; PyTorch "
+            "(like cuDNN) applies it after: $r_t \\odot (W_{hn}h_{t-1} + b_{hn})$.")
 KEEP_SCORE = (r"\text{LSTM: } k_{t,u} = i_{t,u} \prod_{s>t} f_{s,u} \qquad "
               r"\text{GRU: } k_{t,u} = (1 - z_{t,u}) \prod_{s>t} z_{s,u}")
 
