@@ -15,7 +15,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import analysis, equations, export, figures
 from rnnviz.checkpoint import CheckpointError, available_models, load_upload
-from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES, MINIMAL_PAIRS
+from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES, MINIMAL_PAIRS, reader_label
 from rnnviz.text import markdown_literal, tokens_in_context
 
 PAGE = 60  # tokens per page: every label stays readable, and 7 heatmaps draw in about a second
@@ -164,6 +164,10 @@ columns[0].metric("Prediction", label, f"{confidence:.1%} confident", delta_colo
 columns[1].metric("Tokens read", f"{len(tr.tokens):,}")
 columns[2].metric("Unknown words", int(tr.unknown.sum()), help="Not in the vocabulary; read as <unk>.")
 columns[3].metric("Model", tr.model_name or "uploaded")
+expected = reader_label(text)
+if expected in tr.labels:
+    st.caption(f"A human reader calls this example {expected}; the model "
+               + ("agrees." if label == expected else "does not. A good text to step through and see why."))
 if tr.truncated:
     st.warning(f"This text has {tr.n_tokens_total:,} tokens; the model read the first {len(tr.tokens):,} "
                f"(rnnviz's limit of {model.max_tokens:,}). Everything below is about those.")

@@ -23,6 +23,19 @@ EXAMPLES: dict[str, str] = {
     "Sarcasm": "Oh great, another two hours of my life I will never get back. Wonderful.",
 }
 DEFAULT_EXAMPLE = "Contrast (… but …)"
+READER_LABELS: dict[str, str] = {
+    "Negation": "positive", "Contrast (… but …)": "positive", "An early word decides": "positive",
+    "Long review (IMDB style)": "positive", "Sarcasm": "negative",
+}
+"""What a human reader calls each curated example, so the app can say when the model gets one wrong."""
+
+
+def reader_label(text: str) -> str | None:
+    """The label a human reader gives ``text`` if it is one of the curated examples, else None."""
+    for name, example in EXAMPLES.items():
+        if text == example:
+            return READER_LABELS.get(name)
+    return None
 
 MINIMAL_PAIRS: dict[str, tuple[str, str]] = {
     "Negation": ("the acting was good", "the acting was not good"),

@@ -81,6 +81,13 @@ def test_picking_an_example_replaces_the_text():
     assert app.text_area(key="text").value == "The movie was not bad at all."
 
 
+def test_a_curated_example_says_whether_the_model_agrees_with_a_human_reader():
+    app = run_app(model="lstm-sst2")
+    app.selectbox(key="example").select("Negation").run()
+    verdict = "agrees." if app.metric[0].value == "positive" else "does not."
+    assert any("A human reader calls this example positive; the model " + verdict in c.value for c in app.caption)
+
+
 def test_empty_text_shows_a_notice_not_an_error():
     app = run_app()
     app.text_area(key="text").input("   ").run()
