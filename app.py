@@ -205,7 +205,14 @@ def heatmaps_view() -> None:
     how_to_read("One panel per gate and state, rows are units, columns are tokens; hover for exact values, drag to "
                 "zoom all panels at once. Gates run 0 (closed) to 1 (open); states are blue below 0 and red above. "
                 "For GRU, z = 1 keeps the old state (PyTorch's convention).")
-    show(figures.gate_heatmaps(tr, layer, units, start, stop), f"gates-layer{layer}")
+    available = figures.heatmap_panels(tr)
+    panels = st.multiselect("Panels", available, default=available, key=f"panels_{tr.cell}", bind="query-params",
+                            format_func=figures.QUANTITY_NAMES.get,
+                            help="Show fewer panels to make one gate large, e.g. the forget gate alone in class.")
+    if not panels:
+        st.info("Choose at least one panel to draw.")
+        return
+    show(figures.gate_heatmaps(tr, layer, units, start, stop, panels=panels), f"gates-layer{layer}")
 
 
 def step_view() -> None:

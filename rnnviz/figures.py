@@ -29,6 +29,11 @@ LABEL_CHARS = 14
 STRIP_WORDS_INSIDE = 30
 """Up to this many tokens, the reading strip writes each word inside its cell; beyond, only on the axis."""
 
+QUANTITY_NAMES = {
+    "input": "input gate i", "forget": "forget gate f", "output": "output gate o", "candidate": "candidate",
+    "reset": "reset gate r", "update": "update gate z", "cell_state": "cell state c", "hidden": "hidden state h",
+    "keep": "keep score",
+}
 QUANTITY_TITLES = {
     "input": "Input gate i (how much new content is written)",
     "forget": "Forget gate f (how much old memory is kept)",
@@ -158,9 +163,15 @@ def heatmap(tr: Trace, quantity: str, layer: int = -1, units: Sequence[int] | No
     )))
 
 
+def heatmap_panels(tr: Trace) -> list[str]:
+    """The panels ``gate_heatmaps`` can draw for a trace, in order: its gates and states, then "keep"."""
+    return [*tr.quantities(), "keep"]
+
+
 def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None, start: int = 0,
-                  stop: int | None = None, row_height: int | None = None) -> go.Figure:
-    """Every gate and state of one layer (and the keep score) as stacked heatmaps on one shared token axis.
+                  stop: int | None = None, row_height: int | None = None,
+                  panels: Sequence[str] | None = None) -> go.Figure:
+    """Every gate and state of one layer and the keep score (or the chosen ``panels``) stacked on one token axis.
 
     One figure rather than one per quantity: zooming one panel zooms all, and the columns line up.
     The token labels run above the first panel and below the last (hover names the token anywhere):
@@ -168,7 +179,10 @@ def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None
     browser took to draw them (benchmarks/browser_timing.py). Built from plain dicts and validated
     once, since Plotly's per-update validation cost more than the data.
     """
-    panels = [_heatmap_panel(tr, quantity, layer, units, start, stop) for quantity in [*tr.quantities(), "keep"]]
+    chosen = heatmap_panels(tr) if panels is None else [name for name in heatmap_panels(tr) if name in panels]
+    if not chosen:
+        raise ValueError(f"no panel to draw: choose among {', '.join(heatmap_panels(tr))}")
+    panels = [_heatmap_panel(tr, quantity, layer, units, start, stop) for quantity in chosen]
     count = len(panels)
     per_row = row_height or max(170, min(520, 60 + 9 * len(panels[0].trace["y"])))
     title_room, labels_room, bottom = 30, 100, 100  # pixels: each panel's title, the token labels on top, below

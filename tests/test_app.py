@@ -58,6 +58,17 @@ def test_heatmaps_show_every_gate_and_state_plus_keep(name):
     assert json.loads(chart.proto.spec)["data"].__len__() == expected
 
 
+def test_the_heatmaps_can_show_a_single_chosen_panel():
+    app = run_app(model="gru-sst2", view="Gate heatmaps")
+    app.multiselect(key="panels_gru").set_value(["update"]).run()
+    assert_clean(app)
+    [chart] = app.get("plotly_chart")
+    assert len(json.loads(chart.proto.spec)["data"]) == 1
+    app.multiselect(key="panels_gru").set_value([]).run()
+    assert_clean(app)
+    assert any("at least one panel" in i.value for i in app.info) and not app.get("plotly_chart")
+
+
 def test_a_share_link_prefills_model_text_units_and_view():
     app = run_app(model=SHIPPED[-1], text="a quietly devastating film", rank="typed list", units="1, 3-4",
                   view="Gate heatmaps")

@@ -78,6 +78,13 @@ def test_gate_heatmaps_stack_every_quantity_on_one_token_axis(trace):
                                                                   for t, u in zip(trace.tokens[1:6], trace.unknown[1:6]))
 
 
+def test_gate_heatmaps_draw_only_the_chosen_panels_in_their_usual_order(trace):
+    figure = figures.gate_heatmaps(trace, panels=["keep", "hidden"])
+    assert [figures.QUANTITY_TITLES[q] in a.text for a, q in zip(figure.layout.annotations, ["hidden", "keep"])] == [True, True]
+    with pytest.raises(ValueError, match="no panel"):
+        figures.gate_heatmaps(trace, panels=["no such gate"])
+
+
 def test_the_reading_strip_shows_keep_and_the_prediction_after_each_token(trace):
     strip = figures.reading_strip(trace)
     keep, line = strip.data[0], strip.data[1]
