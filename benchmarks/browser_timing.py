@@ -111,7 +111,7 @@ SCREENSHOT_TEXT = ("The first half is slow and the dialogue is clumsy, but the e
 
 def save_screenshot(page, base: str, path: Path) -> None:
     """The README's picture: the prediction, the views and the first gate heatmaps for a contrast sentence."""
-    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.set_viewport_size({"width": 1280, "height": 1250})
     page.goto(share_link(base, SCREENSHOT_TEXT, model="lstm-sst2") + "&k=12")
     page.wait_for_function(f"{heatmap_count_script()} >= {HEATMAPS}", timeout=60_000)
     page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"] [data-testid=\"stSelectbox\"]').scrollIntoView({block: 'start'})")
