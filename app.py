@@ -103,6 +103,8 @@ def open_selected_units() -> None:
     units = sorted({int(p["customdata"]) for p in points if p.get("customdata") is not None})
     if units:
         st.session_state["rank"] = "typed list"
+        # Also written to the URL directly: the units box is not on the page yet (the ranking was not "typed
+        # list"), and Streamlit only mirrors a bound widget's value into the URL once the widget exists.
         st.session_state["units"] = st.query_params["units"] = analysis.format_units(units)
         st.session_state["view"] = "Gate heatmaps"
 

@@ -114,7 +114,7 @@ def rank_units(trace: "Trace", layer: int = -1, by: str = "variance", model: "Se
     if by == "variance":
         score = trace.hidden[layer].var(axis=0)
     elif by == "keep":
-        score = keep_matrix(trace.cell, trace.gates, layer).mean(axis=0)
+        score = trace.keep_matrix(layer).mean(axis=0)
     elif by == "effect":
         if model is None:
             raise ValueError("ranking by effect needs the model")

@@ -19,7 +19,6 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .analysis import keep_matrix
 from .trace import Trace
 
 GATE_SCALE = "Viridis"
@@ -131,7 +130,7 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
                    stop: int | None) -> _HeatmapPanel:
     stop = len(tr.tokens) if stop is None else min(stop, len(tr.tokens))
     units = list(range(tr.hidden_size)) if units is None else list(units)
-    full = keep_matrix(tr.cell, tr.gates, layer) if quantity == "keep" else tr.quantities()[quantity][layer]
+    full = tr.keep_matrix(layer) if quantity == "keep" else tr.quantities()[quantity][layer]
     scale = colour_scale(quantity, full)
     tokens = _hover_tokens(tr, start, stop)
     values = full[start:stop][:, units].T
@@ -182,15 +181,15 @@ def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None
     chosen = heatmap_panels(tr) if panels is None else [name for name in heatmap_panels(tr) if name in panels]
     if not chosen:
         raise ValueError(f"no panel to draw: choose among {', '.join(heatmap_panels(tr))}")
-    panels = [_heatmap_panel(tr, quantity, layer, units, start, stop) for quantity in chosen]
-    count = len(panels)
-    per_row = row_height or max(170, min(520, 60 + 9 * len(panels[0].trace["y"])))
+    drawn = [_heatmap_panel(tr, quantity, layer, units, start, stop) for quantity in chosen]
+    count = len(drawn)
+    per_row = row_height or max(170, min(520, 60 + 9 * len(drawn[0].trace["y"])))
     title_room, labels_room, bottom = 30, 100, 100  # pixels: each panel's title, the token labels on top, below
     gap = title_room + 10
     plot_height = count * per_row + (count - 1) * gap
     top_margin = labels_room + title_room + 10
     data, layout, titles = [], {}, []
-    for index, panel in enumerate(panels):
+    for index, panel in enumerate(drawn):
         suffix = "" if index == 0 else str(index + 1)
         top = 1 - index * (per_row + gap) / plot_height
         domain = [max(0.0, top - per_row / plot_height), top]
@@ -209,6 +208,25 @@ def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None
     return go.Figure(dict(data=data, layout=layout))
 
 
+def _keep_strip(keeps: Sequence[np.ndarray], positions: Sequence[int], labels: Sequence[str], tokens: Sequence[str],
+                names: Sequence[str] | None = None, colorbar: dict | None = None) -> go.Heatmap:
+    """Rows of per-token keep scores on the log keep scale, words written in the cells while they fit.
+
+    One row per entry of ``keeps`` (named by ``names``, which the hover then shows); the hover gives
+    each token's exact keep score, since the colours follow its log.
+    """
+    scale = colour_scale("keep")
+    return go.Heatmap(
+        z=[scale.colour_values(keep) for keep in keeps], x=list(positions), y=list(names) if names else [0],
+        text=[list(labels)] * len(keeps), textfont=dict(size=11),
+        texttemplate="%{text}" if len(positions) <= STRIP_WORDS_INSIDE else "",  # else the words overlap; see the axis
+        customdata=[[[token, f"{value:.3g}"] for token, value in zip(tokens, keep)] for keep in keeps],
+        colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(**(colorbar or {})),
+        hovertemplate=("%{y}<br>" if names else "")
+                      + "token %{customdata[0]} (position %{x})<br>keep %{customdata[1]}<extra></extra>",
+    )
+
+
 def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figure:
     """Tokens coloured by keep score (top), and the prediction after each token (bottom), aligned."""
     stop = len(tr.tokens) if stop is None else min(stop, len(tr.tokens))
@@ -217,15 +235,8 @@ def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figu
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.35, 0.65], vertical_spacing=0.04)
     tokens = _hover_tokens(tr, start, stop)
     labels = [safe_label(tr.tokens[t], 10) + ("?" if tr.unknown[t] else "") for t in positions]
-    scale = colour_scale("keep")
-    keep = tr.keep[start:stop]
-    figure.add_trace(go.Heatmap(
-        z=[scale.colour_values(keep)], x=positions, y=[0], text=[labels],
-        texttemplate="%{text}" if len(positions) <= STRIP_WORDS_INSIDE else "",  # else the words overlap; see the axis
-        textfont=dict(size=11), customdata=[[[token, f"{value:.3g}"] for token, value in zip(tokens, keep)]],
-        colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(len=0.35, y=0.85),
-        hovertemplate="token %{customdata[0]} (position %{x})<br>keep %{customdata[1]}<extra></extra>",
-    ), row=1, col=1)
+    figure.add_trace(_keep_strip([tr.keep[start:stop]], positions, labels, tokens, colorbar=dict(len=0.35, y=0.85)),
+                     row=1, col=1)
     figure.add_trace(go.Scatter(
         x=positions, y=tr.probs[start:stop, positive], mode="lines+markers", name=f"p({tr.labels[positive]})",
         customdata=tokens, line=dict(color="#1f77b4"),
@@ -365,15 +376,9 @@ def lstm_gru_comparison(lstm: Trace, gru: Trace, start: int = 0, stop: int | Non
     figure = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.2, 0.4, 0.4], vertical_spacing=0.07,
                            subplot_titles=["Keep score (log scale)", "Prediction after each token",
                                            "Keep gate, mean over units (1 = keep all old memory)"])
-    scale = colour_scale("keep")
-    figure.add_trace(go.Heatmap(
-        z=[scale.colour_values(tr.keep[start:stop]) for tr in (lstm, gru)], x=positions, y=names,
-        text=[[safe_label(lstm.tokens[t], 10) for t in positions]] * 2,
-        texttemplate="%{text}" if len(positions) <= STRIP_WORDS_INSIDE else "", textfont=dict(size=11),
-        customdata=[[[token, f"{value:.3g}"] for token, value in zip(tokens, tr.keep[start:stop])] for tr in (lstm, gru)],
-        colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(len=0.2, y=0.9),
-        hovertemplate="%{y}<br>token %{customdata[0]} (position %{x})<br>keep %{customdata[1]}<extra></extra>",
-    ), row=1, col=1)
+    figure.add_trace(_keep_strip([tr.keep[start:stop] for tr in (lstm, gru)], positions,
+                                 [safe_label(lstm.tokens[t], 10) for t in positions], tokens, names=names,
+                                 colorbar=dict(len=0.2, y=0.9)), row=1, col=1)
     for tr, name, gate, gate_name, colour in ((lstm, names[0], "forget", "LSTM forget gate f", "#0072B2"),
                                               (gru, names[1], "update", "GRU update gate z", "#D55E00")):
         positive = len(tr.labels) - 1

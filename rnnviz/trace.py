@@ -66,6 +66,12 @@ class Trace:
         best = int(np.argmax(self.probs[-1]))
         return self.labels[best], float(self.probs[-1, best])
 
+    def keep_matrix(self, layer: int = -1) -> np.ndarray:
+        """(T, H) keep scores of one layer: ``keep_units`` for the top layer, computed for the others."""
+        if layer % self.num_layers == self.num_layers - 1:
+            return self.keep_units
+        return keep_matrix(self.cell, self.gates, layer)
+
     def quantities(self) -> dict[str, np.ndarray]:
         """Every per-unit quantity by name, each (layers, T, H): gates, then cell and hidden state."""
         found = dict(self.gates)
