@@ -49,10 +49,10 @@ def share_link(base: str, text: str, view: str = "Gate heatmaps", model: str = M
     return f"{base}/?" + urllib.parse.urlencode({"model": model, "text": text, "view": view})
 
 
-def drawn(marker: str) -> str:
-    """JavaScript: are all heatmaps drawn, with ``marker`` among the token labels?"""
+def drawn(marker_js: str) -> str:
+    """JavaScript: are all heatmaps drawn, with the JavaScript string ``marker_js`` starting a token label?"""
     return (f"{heatmap_count_script()} >= {HEATMAPS} && [...document.querySelectorAll('.js-plotly-plot .xtick text')]"
-            f".some(t => t.textContent.startsWith({marker!r}))")
+            f".some(t => t.textContent.startsWith({marker_js}))")
 
 
 # In every page: from the first frame on, check once per animation frame whether the heatmaps for
@@ -70,9 +70,15 @@ requestAnimationFrame(__watch);
 
 
 def watch_frames(page) -> None:
-    condition = (f"{heatmap_count_script()} >= {HEATMAPS} && [...document.querySelectorAll('.js-plotly-plot .xtick text')]"
-                 ".some(t => t.textContent.startsWith(window.__marker))")
-    page.add_init_script(FRAME_WATCH.replace("CONDITION", condition))
+    page.add_init_script(FRAME_WATCH.replace("CONDITION", drawn("window.__marker")))
+
+
+def until_drawn(page, marker: str, started: float) -> float:
+    """Wait until the heatmaps for ``marker`` are drawn and the frame watch has noted it; seconds since ``started``."""
+    page.wait_for_function(drawn(repr(marker)), timeout=120_000, polling=20)
+    elapsed = time.perf_counter() - started
+    page.wait_for_function("window.__drawnAt !== null", timeout=10_000)
+    return elapsed
 
 
 def page_load(page, url: str, marker: str) -> tuple[float, float]:
@@ -80,9 +86,7 @@ def page_load(page, url: str, marker: str) -> tuple[float, float]:
     page.goto("about:blank")
     started = time.perf_counter()
     page.goto(url, wait_until="commit")
-    page.wait_for_function(drawn(marker), timeout=120_000, polling=20)
-    elapsed = time.perf_counter() - started
-    page.wait_for_function("window.__drawnAt !== null", timeout=10_000)
+    elapsed = until_drawn(page, marker, started)
     return page.evaluate("window.__drawnAt") / 1000, elapsed
 
 
@@ -93,9 +97,7 @@ def new_text(page, text: str, marker: str) -> tuple[float, float]:
     page.evaluate(f"window.__drawnAt = null; window.__marker = {marker!r}")
     started = time.perf_counter()
     box.press("Control+Enter")
-    page.wait_for_function(drawn(marker), timeout=120_000, polling=20)
-    elapsed = time.perf_counter() - started
-    page.wait_for_function("window.__drawnAt !== null", timeout=10_000)
+    elapsed = until_drawn(page, marker, started)
     return page.evaluate("window.__drawnAt - window.__pressedAt") / 1000, elapsed
 
 
