@@ -66,6 +66,23 @@ class Trace:
         best = int(np.argmax(self.probs[-1]))
         return self.labels[best], float(self.probs[-1, best])
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the trace's arrays, in bytes (for caches bounded by size, not count)."""
+        arrays = [*self.gates.values(), self.hidden, self.probs, self.keep_units, self.keep, self.contributions]
+        if self.cell_state is not None:
+            arrays.append(self.cell_state)
+        return sum(array.nbytes for array in arrays)
+
+    @property
+    def nonfinite(self) -> list[str]:
+        """Names of the quantities holding NaN or infinite values ("probs" for the prediction); empty when all are finite.
+
+        A model with huge weights can overflow; such numbers are reported, never drawn.
+        """
+        named = {**self.quantities(), "probs": self.probs}
+        return [name for name, values in named.items() if not np.isfinite(values).all()]
+
     def keep_matrix(self, layer: int = -1) -> np.ndarray:
         """(T, H) keep scores of one layer: ``keep_units`` for the top layer, computed for the others."""
         if layer % self.num_layers == self.num_layers - 1:
