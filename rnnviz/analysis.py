@@ -241,3 +241,17 @@ def select_units(trace: "Trace", layer: int, by: str, count: int, model: "Sentim
     if by == "list":
         return parse_units(typed, trace.hidden_size)
     return rank_units(trace, layer, by, model)[: max(1, count)].tolist()
+
+
+def units_moved_by_pair(first: "Trace", second: "Trace", slots: Sequence[tuple[int | None, int | None]],
+                        quantity: str, layer: int = -1) -> np.ndarray:
+    """All units of ``layer``, those the pair moves most first: largest |second - first| over aligned tokens.
+
+    Only slots where both texts have a token count (a missing partner is no difference). Ties keep unit order.
+    """
+    pairs = [(i, j) for i, j in slots if i is not None and j is not None]
+    if not pairs:
+        return np.arange(first.hidden_size)
+    a = first.quantities()[quantity][layer][[i for i, _ in pairs]]
+    b = second.quantities()[quantity][layer][[j for _, j in pairs]]
+    return np.argsort(-np.abs(b - a).max(axis=0), kind="stable")

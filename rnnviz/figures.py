@@ -25,8 +25,10 @@ GATE_SCALE = "Viridis"
 KEEP_SCALE = "Cividis"
 SIGNED_SCALE = "RdBu_r"
 LABEL_CHARS = 14
-STRIP_WORDS_INSIDE = 30
-"""Up to this many tokens, the reading strip writes each word inside its cell; beyond, only on the axis."""
+TOKEN_FONT_PX = 12
+UNIT_FONT_PX = 12
+ROW_PX = 16
+"""Heatmap pixels per unit row: every unit is labelled in a 12 px font without overlap."""
 
 QUANTITY_NAMES = {
     "input": "input gate i", "forget": "forget gate f", "output": "output gate o", "candidate": "candidate",
@@ -46,6 +48,7 @@ QUANTITY_TITLES = {
 }
 
 
+NO_PARTNER_GREY = "#b0b0b0"
 KEEP_FLOOR = 1e-3
 """Keep scores are coloured on a log scale from 0.001 to 1. They span orders of magnitude (a word 20 tokens
 before the end typically keeps 0.001 to 0.03 of its write), so on a linear scale every word but the last
@@ -102,7 +105,7 @@ def token_ticks(positions: Sequence[int], labels: Sequence[str]) -> dict:
     Plotly seconds per chart in the browser (benchmarks/browser_timing.py).
     """
     return dict(tickmode="array", tickvals=list(positions), ticktext=[safe_label(t) for t in labels],
-                tickangle=-60, automargin=False)
+                tickangle=-90, automargin=False, tickfont=dict(size=TOKEN_FONT_PX, color="#222"))
 
 
 def _token_axis(tr: Trace, start: int, stop: int) -> dict:
@@ -132,13 +135,13 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
     units = list(range(tr.hidden_size)) if units is None else list(units)
     full = tr.keep_matrix(layer) if quantity == "keep" else tr.quantities()[quantity][layer]
     scale = colour_scale(quantity, full)
-    tokens = _hover_tokens(tr, start, stop)
+    where = [f"{token} (position {t})" for t, token in zip(range(start, stop), _hover_tokens(tr, start, stop))]
     values = full[start:stop][:, units].T
     trace = dict(
         type="heatmap", z=scale.colour_values(values), x=list(range(start, stop)), y=[str(u) for u in units],
-        customdata=np.array([tokens] * len(units), dtype=object),
+        customdata=np.array([where] * len(units), dtype=object),
         colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(),
-        hovertemplate="token %{customdata} (position %{x})<br>unit %{y}<br>value "
+        hovertemplate="token %{customdata}<br>unit %{y}<br>value "
                       + ("%{text}" if scale.log else "%{z:.3f}") + "<extra></extra>",
     )
     if scale.log:  # z holds log10 values; the hover shows the real ones
@@ -146,8 +149,9 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
     return _HeatmapPanel(
         trace=trace,
         xaxis=_token_axis(tr, start, stop),
-        yaxis=dict(title=dict(text="unit"), type="category", autorange="reversed", automargin=False),
-        title=f"{QUANTITY_TITLES.get(quantity, quantity)} · layer {layer % tr.num_layers}",
+        yaxis=dict(title=dict(text="unit"), type="category", autorange="reversed", automargin=False, dtick=1,
+                   tickfont=dict(size=UNIT_FONT_PX, color="#222")),
+        title=QUANTITY_TITLES.get(quantity, quantity) + (f" · layer {layer % tr.num_layers}" if tr.num_layers > 1 else ""),
     )
 
 
@@ -173,44 +177,39 @@ def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None
     """Every gate and state of one layer and the keep score (or the chosen ``panels``) stacked on one token axis.
 
     One figure rather than one per quantity: zooming one panel zooms all, and the columns line up.
-    The token labels run above the first panel and below the last (hover names the token anywhere):
-    Plotly lays out tick labels one by one, and labelling all seven panels tripled the time the
-    browser took to draw them (benchmarks/browser_timing.py). Built from plain dicts and validated
-    once, since Plotly's per-update validation cost more than the data.
+    Each panel is its title, then the words (so every panel reads on its own on a projector), then
+    one labelled row per unit. Built from plain dicts and validated once, since Plotly's per-update
+    validation cost more than the data.
     """
     chosen = heatmap_panels(tr) if panels is None else [name for name in heatmap_panels(tr) if name in panels]
     if not chosen:
         raise ValueError(f"no panel to draw: choose among {', '.join(heatmap_panels(tr))}")
     drawn = [_heatmap_panel(tr, quantity, layer, units, start, stop) for quantity in chosen]
-    count = len(drawn)
-    per_row = row_height or max(170, min(520, 60 + 9 * len(drawn[0].trace["y"])))
-    title_room, labels_room, bottom = 30, 100, 100  # pixels: each panel's title, the token labels on top, below
-    gap = title_room + 10
-    plot_height = count * per_row + (count - 1) * gap
-    top_margin = labels_room + title_room + 10
+    cells = row_height or max(120, ROW_PX * len(drawn[0].trace["y"]))
+    title_room, labels_room, bottom = 26, 84, 20  # pixels: each panel's title and its token labels, below the last
+    block = title_room + labels_room + cells
+    plot_height = len(drawn) * block - title_room - labels_room
     data, layout, titles = [], {}, []
     for index, panel in enumerate(drawn):
         suffix = "" if index == 0 else str(index + 1)
-        top = 1 - index * (per_row + gap) / plot_height
-        domain = [max(0.0, top - per_row / plot_height), top]
+        top = 1 - index * block / plot_height
+        domain = [max(0.0, top - cells / plot_height), top]
         data.append({**panel.trace, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
-                     "colorbar": {**panel.trace["colorbar"], "y": sum(domain) / 2, "len": per_row / plot_height,
+                     "colorbar": {**panel.trace["colorbar"], "y": sum(domain) / 2, "len": cells / plot_height,
                                   "yanchor": "middle"}})
-        labelled = {"side": "top"} if index == 0 else {} if index == count - 1 else {"showticklabels": False}
-        layout[f"xaxis{suffix}"] = {**panel.xaxis, **labelled, "anchor": f"y{suffix}",
+        layout[f"xaxis{suffix}"] = {**panel.xaxis, "side": "top", "anchor": f"y{suffix}",
                                     **({} if index == 0 else {"matches": "x"})}
         layout[f"yaxis{suffix}"] = {**panel.yaxis, "domain": domain, "anchor": f"x{suffix}"}
-        title_y = top + (labels_room / plot_height if index == 0 else 0)
-        titles.append(dict(text=panel.title, x=0, y=title_y, xref="paper", yref="paper", xanchor="left",
-                           yanchor="bottom", showarrow=False, font=dict(size=14)))
+        titles.append(dict(text=panel.title, x=0, y=top + labels_room / plot_height, xref="paper", yref="paper",
+                           xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=15, color="#222")))
+    top_margin = title_room + labels_room
     layout.update(annotations=titles, height=top_margin + plot_height + bottom,
                   margin=dict(l=60, r=10, t=top_margin, b=bottom))
     return go.Figure(dict(data=data, layout=layout))
 
 
-def _keep_strip(keeps: Sequence[np.ndarray], positions: Sequence[int], labels: Sequence[str], tokens: Sequence[str],
-                names: Sequence[str] | None = None, colorbar: dict | None = None) -> go.Heatmap:
-    """Rows of per-token keep scores on the log keep scale, words written in the cells while they fit.
+def _keep_strip(keeps: Sequence[np.ndarray], positions: Sequence[int], tokens: Sequence[str], names: Sequence[str] | None = None, colorbar: dict | None = None) -> go.Heatmap:
+    """Rows of per-token keep scores on the log keep scale; the words are on the token axis.
 
     One row per entry of ``keeps`` (named by ``names``, which the hover then shows); the hover gives
     each token's exact keep score, since the colours follow its log.
@@ -218,8 +217,6 @@ def _keep_strip(keeps: Sequence[np.ndarray], positions: Sequence[int], labels: S
     scale = colour_scale("keep")
     return go.Heatmap(
         z=[scale.colour_values(keep) for keep in keeps], x=list(positions), y=list(names) if names else [0],
-        text=[list(labels)] * len(keeps), textfont=dict(size=11),
-        texttemplate="%{text}" if len(positions) <= STRIP_WORDS_INSIDE else "",  # else the words overlap; see the axis
         customdata=[[[token, f"{value:.3g}"] for token, value in zip(tokens, keep)] for keep in keeps],
         colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(**(colorbar or {})),
         hovertemplate=("%{y}<br>" if names else "")
@@ -234,11 +231,10 @@ def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figu
     positive = len(tr.labels) - 1
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.35, 0.65], vertical_spacing=0.04)
     tokens = _hover_tokens(tr, start, stop)
-    labels = [safe_label(tr.tokens[t], 10) + ("?" if tr.unknown[t] else "") for t in positions]
-    figure.add_trace(_keep_strip([tr.keep[start:stop]], positions, labels, tokens, colorbar=dict(len=0.35, y=0.85)),
+    figure.add_trace(_keep_strip([tr.keep[start:stop]], positions, tokens, colorbar=dict(len=0.35, y=0.85)),
                      row=1, col=1)
     figure.add_trace(go.Scatter(
-        x=positions, y=tr.probs[start:stop, positive], mode="lines+markers", name=f"p({tr.labels[positive]})",
+        x=positions, y=tr.probs[start:stop, positive], mode="lines+markers", name=f"p({html.escape(tr.labels[positive])})",
         customdata=tokens, line=dict(color="#1f77b4"),
         hovertemplate=f"after %{{customdata}} (position %{{x}})<br>p({html.escape(tr.labels[positive])}) "
                       "%{y:.3f}<extra></extra>",
@@ -256,6 +252,35 @@ def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figu
     figure.update_xaxes(showticklabels=False, row=1, col=1)
     figure.update_layout(height=360, margin=dict(l=60, r=10, t=10, b=90), showlegend=bool(unknown),
                          legend=dict(orientation="h", y=-0.45))
+    return figure
+
+
+def prediction_line(tr: Trace, height: int = 220) -> go.Figure:
+    """The prediction after each token of the whole text, one point per token; hover names the token.
+
+    Drawn under the running text of the reading view: no token labels on the axis (a whole review has
+    hundreds), positions instead, and unknown words marked with a red x.
+    """
+    positive = len(tr.labels) - 1
+    label = html.escape(tr.labels[positive])
+    positions = np.arange(len(tr.tokens))
+    tokens = [f"{token} (position {t})" for t, token in zip(positions, _hover_tokens(tr, 0, len(tr.tokens)))]
+    figure = go.Figure(go.Scatter(
+        x=positions, y=tr.probs[:, positive], mode="lines+markers" if len(positions) <= 120 else "lines",
+        name=f"p({label})", customdata=tokens, line=dict(color="#1f77b4", width=2),
+        hovertemplate=f"after %{{customdata}}<br>p({label}) = %{{y:.3f}}<extra></extra>",
+    ))
+    unknown = np.flatnonzero(tr.unknown)
+    if unknown.size:
+        figure.add_trace(go.Scatter(x=unknown, y=tr.probs[unknown, positive], mode="markers", name="unknown word",
+                                    marker=dict(symbol="x", size=8, color="#d62728"), hoverinfo="skip"))
+    figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"))
+    figure.update_layout(
+        height=height, margin=dict(l=60, r=10, t=10, b=40), showlegend=bool(unknown.size),
+        legend=dict(orientation="h", y=1.1, x=1, xanchor="right"),
+        xaxis=dict(title=dict(text="token position", font=dict(size=TOKEN_FONT_PX)), range=[-0.5, len(positions) - 0.5]),
+        yaxis=dict(title=dict(text=f"p({label})", font=dict(size=TOKEN_FONT_PX)), range=[-0.02, 1.02]),
+    )
     return figure
 
 
@@ -277,10 +302,12 @@ def saturation_scatter(table, cell: str) -> go.Figure:
     """Karpathy et al. (2015): fraction of steps right-saturated (> 0.9) against left-saturated (< 0.1)."""
     figure = go.Figure()
     colours = {"input": "#0072B2", "forget": "#E69F00", "output": "#009E73", "reset": "#0072B2", "update": "#E69F00"}
+    symbols = {"input": "circle", "forget": "diamond", "output": "x", "reset": "circle", "update": "diamond"}
     for gate, rows in table.groupby("gate", sort=False):
         figure.add_trace(go.Scatter(
             x=rows["low"], y=rows["high"], mode="markers", name=f"{gate} gate",
-            customdata=rows["unit"], marker=dict(color=colours.get(gate), size=8, opacity=0.75),
+            customdata=rows["unit"], marker=dict(color=colours.get(gate), symbol=symbols.get(gate), size=9,
+                                                 opacity=0.75),
             hovertemplate=f"{gate} gate, unit %{{customdata}}<br>below 0.1: %{{x:.0%}} of steps"
                           "<br>above 0.9: %{y:.0%} of steps<extra></extra>",
         ))
@@ -356,6 +383,7 @@ def pair_difference(first: Trace, second: Trace, slots: Sequence[tuple[int | Non
         xaxis=token_ticks(range(len(slots)), labels),
         yaxis=dict(title="unit", type="category", autorange="reversed", automargin=False),
         height=max(260, min(900, 120 + 14 * len(units))), margin=dict(l=60, r=10, t=40, b=90),
+        plot_bgcolor=NO_PARTNER_GREY,  # shows through the NaN cells: a token with no partner, unlike a zero difference
     )
     return figure
 
@@ -376,8 +404,7 @@ def lstm_gru_comparison(lstm: Trace, gru: Trace, start: int = 0, stop: int | Non
     figure = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.2, 0.4, 0.4], vertical_spacing=0.07,
                            subplot_titles=["Keep score (log scale)", "Prediction after each token",
                                            "Keep gate, mean over units (1 = keep all old memory)"])
-    figure.add_trace(_keep_strip([tr.keep[start:stop] for tr in (lstm, gru)], positions,
-                                 [safe_label(lstm.tokens[t], 10) for t in positions], tokens, names=names,
+    figure.add_trace(_keep_strip([tr.keep[start:stop] for tr in (lstm, gru)], positions, tokens, names=names,
                                  colorbar=dict(len=0.2, y=0.9)), row=1, col=1)
     for tr, name, gate, gate_name, colour in ((lstm, names[0], "forget", "LSTM forget gate f", "#0072B2"),
                                               (gru, names[1], "update", "GRU update gate z", "#D55E00")):
@@ -403,9 +430,13 @@ def lstm_gru_comparison(lstm: Trace, gru: Trace, start: int = 0, stop: int | Non
     return figure
 
 
-def to_html(figure_list: Sequence[go.Figure], title: str = "rnnviz charts") -> bytes:
-    """One self-contained HTML page with the figures (plotly.js embedded once, so it works offline)."""
+def to_html(figure_list: Sequence[go.Figure], title: str = "rnnviz charts", about: Sequence[str] = ()) -> bytes:
+    """One self-contained HTML page with the figures (plotly.js embedded once, so it works offline).
+
+    ``about`` lines (model, text, prediction) head the page as escaped paragraphs.
+    """
     parts = [figure.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, figure in enumerate(figure_list)]
+    heading = "".join(f"<p>{html.escape(line)}</p>" for line in about)
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-            f"<body>{''.join(parts)}</body></html>")
+            f"<body><h1>{html.escape(title)}</h1>{heading}{''.join(parts)}</body></html>")
     return page.encode("utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import rnnviz
 from conftest import random_model
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-VIEWS = ["Reading strip", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "Saturation",
+VIEWS = ["Reading", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "Saturation",
          "Export", "About the equations"]
 SHIPPED = rnnviz.available_models()
 
@@ -22,6 +23,11 @@ def run_app(**query) -> AppTest:
     for key, value in query.items():
         app.query_params[key] = value
     return app.run()
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of escaped Markdown: no backslash escapes, no zero-width spaces."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def assert_clean(app: AppTest) -> None:
@@ -38,7 +44,8 @@ def test_the_default_page_traces_the_example_and_shows_the_prediction(app):
     assert app.text_area(key="text").value
     labels = [m.label for m in app.metric]
     assert "Prediction" in labels and "Tokens read" in labels
-    assert app.get("plotly_chart"), "the reading strip is drawn"
+    assert app.get("plotly_chart"), "the prediction line is drawn"
+    assert any("rnnviz-running-text" in h.proto.body for h in app.get("html")), "the tinted running text is shown"
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -50,12 +57,16 @@ def test_every_view_runs_for_every_shipped_model(view):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_heatmaps_show_every_gate_and_state_plus_keep(name):
+def test_heatmaps_default_to_the_two_gates_that_decide_what_is_kept_and_offer_the_rest(name):
     app = run_app(model=name, view="Gate heatmaps")
     assert_clean(app)
-    expected = 7 if rnnviz.load(name).cell == "lstm" else 5  # gates, cell state (LSTM), hidden, keep
+    cell = rnnviz.load(name).cell
     [chart] = app.get("plotly_chart")
-    assert json.loads(chart.proto.spec)["data"].__len__() == expected
+    titles = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
+    expected = ("Input gate", "Forget gate") if cell == "lstm" else ("Reset gate", "Update gate")
+    assert len(titles) == 2 and all(any(t.startswith(e) for t in titles) for e in expected)
+    every = 7 if cell == "lstm" else 5  # gates, cell state (LSTM), hidden, keep
+    assert len(app.multiselect(key=f"panels_{cell}").options) == every
 
 
 def test_the_heatmaps_can_show_a_single_chosen_panel():
@@ -92,6 +103,23 @@ def test_picking_an_example_replaces_the_text():
     assert app.text_area(key="text").value == "The movie was not bad at all."
 
 
+def test_the_examples_picker_names_the_example_a_share_link_holds():
+    app = run_app(text="The movie was not bad at all.")
+    assert_clean(app)
+    assert app.selectbox(key="example").value == "Negation"
+
+
+def test_the_examples_picker_says_custom_for_other_text_and_an_edited_example_can_be_restored():
+    app = run_app()
+    app.selectbox(key="example").select("Negation").run()
+    app.text_area(key="text").input("The movie was not bad at all, really.").run()
+    assert app.selectbox(key="example").value == "(your own text)"
+    app.selectbox(key="example").select("Negation").run()
+    assert_clean(app)
+    assert app.text_area(key="text").value == "The movie was not bad at all."
+    assert app.selectbox(key="example").value == "Negation"
+
+
 def test_a_curated_example_says_whether_the_model_agrees_with_a_human_reader():
     app = run_app(model="lstm-sst2")
     app.selectbox(key="example").select("Negation").run()
@@ -103,7 +131,8 @@ def test_empty_text_shows_a_notice_not_an_error():
     app = run_app()
     app.text_area(key="text").input("   ").run()
     assert_clean(app)
-    assert any("Nothing to show yet" in i.value for i in app.info)
+    [notice] = [i.value for i in app.info if "Nothing to show yet" in i.value]
+    assert notice.count(":") <= 1, notice  # one sentence, not "yet: the text is empty: type ..."
 
 
 def test_units_can_be_ranked_every_way_and_typed():
@@ -116,7 +145,7 @@ def test_units_can_be_ranked_every_way_and_typed():
     assert_clean(app)
     app.text_input(key="units").input("9999").run()
     assert_clean(app)
-    assert any("does not exist" in e.value for e in app.error)
+    assert any("does not exist" in shown(e.value) for e in app.error)
 
 
 def test_step_through_moves_with_the_buttons_and_explains_the_step():
@@ -128,12 +157,37 @@ def test_step_through_moves_with_the_buttons_and_explains_the_step():
     assert any("unit" in m.value and "position 1" in m.value for m in app.markdown)
 
 
-def test_minimal_pairs_report_the_change_in_prediction():
+def test_minimal_pairs_report_the_change_in_prediction_and_only_the_pair_predictions():
     app = run_app(view="Minimal pairs")
     assert_clean(app)
     assert any("moves by" in m.value for m in app.markdown)
-    app.text_input(key="pair_b_Negation").input("").run()
+    assert [m.label for m in app.metric] == ["Text A", "Text B"], "the main text's prediction is not shown here"
+    app.text_input(key="pair_b").input("").run()
     assert_clean(app)
+
+
+def test_minimal_pairs_come_from_the_share_link_and_typed_text_survives_a_rerun():
+    app = run_app(view="Minimal pairs", pair_a="a dull film", pair_b="a not dull film")
+    assert_clean(app)
+    assert (app.text_input(key="pair_a").value, app.text_input(key="pair_b").value) == ("a dull film", "a not dull film")
+    assert app.selectbox(key="pair_preset").value == "(your own pair)"
+    app.selectbox(key="pair_quantity").select("update" if "update" in app.selectbox(key="pair_quantity").options
+                                               else "forget").run()
+    assert app.text_input(key="pair_a").value == "a dull film"
+    app.selectbox(key="pair_preset").select("Intensifier").run()
+    assert app.text_input(key="pair_b").value == "a very good film"
+
+
+def test_minimal_pairs_rank_the_units_the_pair_moves_most():
+    from rnnviz import analysis
+    app = run_app(view="Minimal pairs", model="gru-sst2", k="5")
+    assert_clean(app)
+    heatmap = json.loads(app.get("plotly_chart")[-1].proto.spec)["data"][0]
+    model = rnnviz.load("gru-sst2")
+    first, second = (rnnviz.trace(model, t) for t in (app.text_input(key="pair_a").value, app.text_input(key="pair_b").value))
+    slots = analysis.align_tokens(first.tokens, second.tokens)
+    expected = analysis.units_moved_by_pair(first, second, slots, "hidden")[:5]
+    assert heatmap["y"] == [str(u) for u in expected]
 
 
 def test_long_text_is_paged_and_a_cut_is_announced():
@@ -142,7 +196,8 @@ def test_long_text_is_paged_and_a_cut_is_announced():
     app.text_area(key="text").input(long_text).run()
     assert_clean(app)
     assert any("limit" in w.value for w in app.warning)
-    assert app.select_slider(key="page").value == 0
+    last_window = app.select_slider(key="page").value
+    assert last_window == 5000 - 32, "long texts open on the last full window, where the kept memory is"
 
 
 def _upload(app: AppTest, files: dict[str, bytes]) -> AppTest:
@@ -156,7 +211,7 @@ def test_uploading_a_valid_model_traces_with_it(tmp_path):
     app = run_app(model="Upload your own…")
     app = _upload(app, {p.name: p.read_bytes() for p in tmp_path.iterdir()})
     assert_clean(app)
-    assert app.metric[3].value == "mine"
+    assert any("Model: mine," in shown(c.value) for c in app.caption)
 
 
 @pytest.mark.parametrize("files, message", [
@@ -168,7 +223,7 @@ def test_uploading_a_broken_model_shows_why(files, message):
     app = run_app(model="Upload your own…")
     app = _upload(app, files)
     assert_clean(app)
-    assert any(message in e.value for e in app.sidebar.error)
+    assert any(message in shown(e.value) for e in app.sidebar.error)
 
 
 HOSTILE = {
@@ -184,12 +239,13 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-@pytest.mark.parametrize("view", ["Reading strip", "Gate heatmaps", "Step through", "Export"])
+@pytest.mark.parametrize("view", ["Reading", "Gate heatmaps", "Step through", "Export"])
 def test_any_text_gives_a_view_or_a_notice_never_an_exception(name, view):
     app = run_app(view=view)
     app.text_area(key="text").input(HOSTILE[name]).run()
     assert_clean(app)
-    assert app.get("plotly_chart") or app.info or app.get("latex") or app.get("download_button")
+    assert app.get("plotly_chart") or app.get("latex") or app.get("download_button") or any(
+        "Nothing to show yet" in i.value for i in app.info)
     for block in app.markdown:
         assert "<script" not in block.value and "](javascript" not in block.value
 
@@ -197,7 +253,7 @@ def test_any_text_gives_a_view_or_a_notice_never_an_exception(name, view):
 def test_an_upload_stays_in_its_own_session(tmp_path):
     rnnviz.save(random_model("gru", hidden=8), tmp_path / "private")
     first = _upload(run_app(model="Upload your own…"), {p.name: p.read_bytes() for p in tmp_path.iterdir()})
-    assert first.metric[3].value == "private"
+    assert any("Model: private," in shown(c.value) for c in first.caption)
     second = run_app(model="Upload your own…")
     assert_clean(second)
     assert not second.metric, "another session must not see the uploaded model"

@@ -1,0 +1,101 @@
+"""The page's shared controls, written once: model, layer and unit pickers, and the text with its examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+import rnnviz
+from rnnviz import analysis
+from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES
+
+from .widgets import literal
+
+UPLOAD = "Upload your own…"
+DEFAULT_MODEL = "lstm-sst2"
+CUSTOM_TEXT = "(your own text)"
+MAX_CHARS = 200_000
+RANKINGS = {"variance": "variance", "keep score": "keep", "effect": "effect", "typed list": "list"}
+"""Unit ranking labels (shown, and written in share links) -> rnnviz.analysis ranking names."""
+DEFAULT_UNITS = 24
+"""Units drawn by default: every row labelled, two panels on one projector screen."""
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    by: str
+    count: int
+    typed: str
+
+
+def model_picker(names: list[str]) -> str:
+    """The sidebar's model choice: a shipped model's name or UPLOAD."""
+    return st.sidebar.selectbox("Model", [*names, UPLOAD], index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
+                                key="model", bind="query-params",
+                                help="Shipped sentiment models (see pretrained/README.md) or your own.")
+
+
+def model_caption(model: rnnviz.SentimentModel) -> None:
+    config, accuracy = model.config, model.info.metrics.get("test_accuracy")
+    st.sidebar.caption(
+        f"{model.cell.upper()}, {config.num_layers} layer(s) × {config.hidden_size} units, {config.vocab_size:,} words"
+        + (f"; test accuracy {accuracy:.1%}" if isinstance(accuracy, float) else ""))
+
+
+def layer_picker(model: rnnviz.SentimentModel) -> int:
+    """The layer every view shows (the top one by default); 0 for one-layer models."""
+    layers = model.config.num_layers
+    if layers == 1:
+        return 0
+    layer = st.sidebar.selectbox("Layer", list(range(layers)), index=layers - 1, key="layer", bind="query-params",
+                                 help="0 reads the words; the last feeds the prediction.")
+    return min(layer, layers - 1)
+
+
+def unit_picker(model: rnnviz.SentimentModel) -> UnitChoice:
+    """How to pick the units to draw: a ranking and a count, or a typed list."""
+    by = RANKINGS[st.sidebar.radio(
+        "Units to show", list(RANKINGS), key="rank", bind="query-params", horizontal=True,
+        help="Big models have hundreds of units; show the most interesting first. variance: the hidden state moves "
+             "most; keep score: holds on to what it wrote; effect: pushes the final prediction most; or type a list.")]
+    if by == "list":
+        typed = st.sidebar.text_input("Units (e.g. 3, 17, 40-45)", "0-9", key="units", bind="query-params",
+                                      max_chars=getattr(analysis, "MAX_UNITS_CHARS", 200))
+        return UnitChoice(by, 0, typed)
+    hidden = model.config.hidden_size
+    count = st.sidebar.number_input("How many units", 1, hidden, min(DEFAULT_UNITS, hidden), key="k",
+                                    bind="query-params")
+    return UnitChoice(by, int(count), "")
+
+
+def chosen_units(trace: rnnviz.Trace, model: rnnviz.SentimentModel, layer: int, choice: UnitChoice) -> list[int]:
+    """The units to draw; a typed list that cannot be read falls back to the top by variance, with the reason."""
+    try:
+        return analysis.select_units(trace, layer, choice.by, max(choice.count, 1), model=model, typed=choice.typed)
+    except ValueError as error:
+        st.sidebar.error(literal(str(error)))
+        return analysis.rank_units(trace, layer, "variance")[:DEFAULT_UNITS].tolist()
+
+
+def _example_of(text: str | None) -> str:
+    return next((name for name, example in EXAMPLES.items() if example == text), CUSTOM_TEXT)
+
+
+def _load_example() -> None:
+    name = st.session_state["example"]
+    if name in EXAMPLES:
+        st.session_state["text"] = EXAMPLES[name]
+
+
+def text_with_examples() -> str:
+    """The text area (in the share link) and the examples picker, which names the example the text is, or custom."""
+    st.session_state.setdefault("text", EXAMPLES[DEFAULT_EXAMPLE])
+    picker, box = st.columns([1, 3])
+    with box:
+        text = st.text_area("Text", key="text", height=76, max_chars=MAX_CHARS, bind="query-params",
+                            help="Paste a review and press Ctrl+Enter (⌘+Enter) to trace it.")
+    st.session_state["example"] = _example_of(text)
+    picker.selectbox("Examples", [CUSTOM_TEXT, *EXAMPLES], key="example", on_change=_load_example,
+                     help="Curated texts that test what memory has to get right. Editing one makes it your own.")
+    return text or ""

@@ -1,0 +1,74 @@
+"""Models and traces for the dashboard: shared caches for shipped models, per-session memory for uploads.
+
+Shipped models are checked once per server process: a broken file is hidden with a notice naming it,
+and every other model keeps serving. Traces of shipped models are shared by all sessions (keyed by
+model name and exact text); an uploaded model's traces stay in its session, bounded by bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import streamlit as st
+
+import rnnviz
+from rnnviz.checkpoint import CheckpointError, available_models
+
+SESSION_TRACE_BYTES = 64 * 2**20
+"""An uploaded model's traces kept per session, in bytes; the oldest go first."""
+TRACES_AT_ONCE = 2
+"""Traces computed at the same time by the whole server (one per core): more only add memory, not speed."""
+_running = threading.BoundedSemaphore(TRACES_AT_ONCE)
+
+
+@dataclass(frozen=True)
+class ShippedModels:
+    """The shipped models that loaded, and for each one that did not, why (without server paths)."""
+
+    names: list[str]
+    broken: dict[str, str]
+
+
+@st.cache_resource(show_spinner="Checking the shipped models…")
+def shipped_models() -> ShippedModels:
+    """Load every shipped model once at start; keep the ones that load, report the others."""
+    names, broken = [], {}
+    for name in available_models():
+        try:
+            shipped_model(name)
+            names.append(name)
+        except (CheckpointError, OSError) as error:
+            broken[name] = str(error).replace(str(rnnviz.checkpoint.PRETRAINED_DIR), "pretrained")
+    return ShippedModels(names, broken)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the model…")
+def shipped_model(name: str) -> rnnviz.SentimentModel:
+    return rnnviz.load(name)
+
+
+def traced(model: rnnviz.SentimentModel, text: str) -> rnnviz.Trace:
+    """``rnnviz.trace``, at most TRACES_AT_ONCE at a time across the server, so memory in flight is bounded."""
+    with _running:
+        return rnnviz.trace(model, text)
+
+
+@st.cache_resource(max_entries=32, ttl="1h", show_spinner=False)
+def shipped_trace(name: str, text: str) -> rnnviz.Trace:
+    """Traces of shipped models, shared by all sessions (a typical review's trace is under 2 MB)."""
+    return traced(shipped_model(name), text)
+
+
+def session_trace(model: rnnviz.SentimentModel, text: str) -> rnnviz.Trace:
+    """An uploaded model's trace, memoized in this session only, the oldest dropped past SESSION_TRACE_BYTES."""
+    memo: OrderedDict[str, rnnviz.Trace] = st.session_state.setdefault("upload_traces", OrderedDict())
+    if text in memo:
+        memo.move_to_end(text)
+        return memo[text]
+    result = traced(model, text)
+    memo[text] = result
+    while len(memo) > 1 and sum(tr.nbytes for tr in memo.values()) > SESSION_TRACE_BYTES:
+        memo.popitem(last=False)
+    return result

@@ -1,0 +1,48 @@
+"""Step through: one token at a time, one unit's equations with PyTorch's live numbers, and its gates as bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from rnnviz import analysis, equations, figures
+from rnnviz.running_text import context_html
+
+from ..context import ViewContext
+from ..widgets import how_to_read, literal, show
+
+
+def _step_to(delta: int, last: int) -> None:
+    st.session_state["step"] = int(np.clip(st.session_state.get("step", 0) + delta, 0, last))
+
+
+def render(ctx: ViewContext) -> None:
+    tr = ctx.trace
+    how_to_read("Move through the text one token at a time. For the chosen unit the equations show the live "
+                "numbers PyTorch computed; the bars show every gate and state of that unit at that step.")
+    last = len(tr.tokens) - 1
+    st.session_state["step"] = min(st.session_state.get("step", 0), last)
+    if st.session_state.get("step_unit") not in ctx.units:
+        st.session_state["step_unit"] = ctx.units[0]
+    left, middle, right = st.columns([1.3, 7, 1.3])
+    left.button("◀ Prev", on_click=_step_to, args=(-1, last), width="stretch")
+    right.button("Next ▶", on_click=_step_to, args=(1, last), width="stretch")
+    step = middle.slider("Token", 0, max(last, 1), key="step", format="position %d", disabled=last == 0)
+    step = min(step, last)
+    st.html(context_html(tr.tokens, step))
+    unit = st.selectbox("Unit", ctx.units, key="step_unit")
+    detail = analysis.step_detail(ctx.model, tr, ctx.layer, step)
+    st.markdown(f"At token **{literal(tr.tokens[step])}** (position {step}), unit {unit} "
+                f"{analysis.describe_step(tr.cell, detail, unit, first=step == 0)}.")
+    maths, bars = st.columns([3, 2])
+    v = {name: float(values[unit]) for name, values in detail.items()}
+    with maths:
+        for line in equations.step_equations(tr.cell, v):
+            st.latex(line)
+        if tr.cell == "lstm":
+            bar_values, gates = {k: v[k] for k in ("i", "f", "g", "o", "c", "h")}, {"i", "f", "o"}
+        else:
+            st.caption("PyTorch's convention: z = 1 keeps the old state. Some textbooks swap z and 1 − z.")
+            bar_values, gates = {k: v[k] for k in ("r", "z", "n", "h")}, {"r", "z"}
+    with bars:
+        show(figures.step_bars(bar_values, gates, f"unit {unit} at position {step}"), f"step-{step}-unit-{unit}")
