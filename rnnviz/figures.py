@@ -116,7 +116,11 @@ def _token_axis(tr: Trace, start: int, stop: int) -> dict:
 
 
 def _hover_tokens(tr: Trace, start: int, stop: int) -> list[str]:
-    return [safe_label(tr.tokens[t], 40) for t in range(start, stop)]
+    """Hover names for positions start..stop-1: the escaped token and its position, e.g. "bad (position 4)".
+
+    Positions go into the hover text itself: on an axis labelled with words, Plotly's %{x} shows the word.
+    """
+    return [f"{safe_label(tr.tokens[t], 40)} (position {t})" for t in range(start, stop)]
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
     units = list(range(tr.hidden_size)) if units is None else list(units)
     full = tr.keep_matrix(layer) if quantity == "keep" else tr.quantities()[quantity][layer]
     scale = colour_scale(quantity, full)
-    where = [f"{token} (position {t})" for t, token in zip(range(start, stop), _hover_tokens(tr, start, stop))]
+    where = _hover_tokens(tr, start, stop)
     values = full[start:stop][:, units].T
     trace = dict(
         type="heatmap", z=scale.colour_values(values), x=list(range(start, stop)), y=[str(u) for u in units],
@@ -220,7 +224,7 @@ def _keep_strip(keeps: Sequence[np.ndarray], positions: Sequence[int], tokens: S
         customdata=[[[token, f"{value:.3g}"] for token, value in zip(tokens, keep)] for keep in keeps],
         colorscale=scale.colorscale, zmin=scale.zmin, zmax=scale.zmax, colorbar=scale.colorbar(**(colorbar or {})),
         hovertemplate=("%{y}<br>" if names else "")
-                      + "token %{customdata[0]} (position %{x})<br>keep %{customdata[1]}<extra></extra>",
+                      + "token %{customdata[0]}<br>keep %{customdata[1]}<extra></extra>",
     )
 
 
@@ -236,7 +240,7 @@ def reading_strip(tr: Trace, start: int = 0, stop: int | None = None) -> go.Figu
     figure.add_trace(go.Scatter(
         x=positions, y=tr.probs[start:stop, positive], mode="lines+markers", name=f"p({html.escape(tr.labels[positive])})",
         customdata=tokens, line=dict(color="#1f77b4"),
-        hovertemplate=f"after %{{customdata}} (position %{{x}})<br>p({html.escape(tr.labels[positive])}) "
+        hovertemplate=f"after %{{customdata}}<br>p({html.escape(tr.labels[positive])}) "
                       "%{y:.3f}<extra></extra>",
     ), row=2, col=1)
     figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"), row=2, col=1)
@@ -264,7 +268,7 @@ def prediction_line(tr: Trace, height: int = 220) -> go.Figure:
     positive = len(tr.labels) - 1
     label = html.escape(tr.labels[positive])
     positions = np.arange(len(tr.tokens))
-    tokens = [f"{token} (position {t})" for t, token in zip(positions, _hover_tokens(tr, 0, len(tr.tokens)))]
+    tokens = _hover_tokens(tr, 0, len(tr.tokens))
     figure = go.Figure(go.Scatter(
         x=positions, y=tr.probs[:, positive], mode="lines+markers" if len(positions) <= 120 else "lines",
         name=f"p({label})", customdata=tokens, line=dict(color="#1f77b4", width=2),
@@ -412,12 +416,12 @@ def lstm_gru_comparison(lstm: Trace, gru: Trace, start: int = 0, stop: int | Non
         figure.add_trace(go.Scatter(
             x=positions, y=tr.probs[start:stop, positive], mode="lines+markers", name=f"{name}: p({html.escape(tr.labels[positive])})",
             line=dict(color=colour), customdata=tokens, legendgroup=name,
-            hovertemplate=f"{name}<br>after %{{customdata}} (position %{{x}}): %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"{name}<br>after %{{customdata}}: %{{y:.3f}}<extra></extra>",
         ), row=2, col=1)
         figure.add_trace(go.Scatter(
             x=positions, y=tr.gates[gate][layer][start:stop].mean(axis=1), mode="lines+markers", name=gate_name,
             line=dict(color=colour, dash="dot"), customdata=tokens, legendgroup=name,
-            hovertemplate=f"{gate_name}<br>%{{customdata}} (position %{{x}}): mean %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"{gate_name}<br>%{{customdata}}: mean %{{y:.3f}}<extra></extra>",
         ), row=3, col=1)
     figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"), row=2, col=1)
     figure.update_yaxes(autorange="reversed", row=1, col=1)

@@ -131,3 +131,37 @@ def test_the_lstm_gru_comparison_aligns_keep_predictions_and_keep_gates_on_one_t
 def test_charts_export_as_one_self_contained_html_page(trace):
     page = figures.to_html([figures.reading_strip(trace), figures.heatmap(trace, "hidden")]).decode()
     assert page.startswith("<!DOCTYPE html>") and page.count("plotly.js") >= 1 and page.count('class="plotly-graph-div"') == 2
+
+
+def test_every_hover_names_the_token_and_its_position(trace):
+    heat = figures.gate_heatmaps(trace, panels=["hidden"], start=2, stop=5).data[0]
+    assert "%{x}" not in heat.hovertemplate
+    assert [str(c) for c in heat.customdata[0]] == [f"{figures.safe_label(trace.tokens[t], 40)} (position {t})"
+                                                    for t in range(2, 5)]
+    line = figures.prediction_line(trace).data[0]
+    assert line.customdata[3].endswith("(position 3)") and "%{x}" not in line.hovertemplate
+
+
+def test_every_heatmap_panel_carries_its_own_token_labels_and_every_unit_row_is_labelled(trace):
+    figure = figures.gate_heatmaps(trace, units=list(range(10)))
+    axes = [figure.layout[name] for name in figure.layout if name.startswith("xaxis")]
+    assert len(axes) == len(figure.data) and all(axis.showticklabels is not False for axis in axes)
+    assert all(figure.layout[name].dtick == 1 for name in figure.layout if name.startswith("yaxis"))
+
+
+def test_a_one_layer_model_does_not_title_its_panels_with_a_layer():
+    tr = rnnviz.trace(random_model("lstm"), "a fine film")
+    assert "layer" not in figures.heatmap(tr, "forget").layout.title.text
+
+
+def test_the_pair_difference_greys_tokens_without_a_partner_unlike_a_zero_difference(trace):
+    slots = analysis.align_tokens(trace.tokens, trace.tokens[1:])
+    figure = figures.pair_difference(trace, trace, slots, "hidden")
+    z = np.asarray(figure.data[0].z, dtype=float)
+    assert np.isnan(z).any() and figure.layout.plot_bgcolor == figures.NO_PARTNER_GREY
+
+
+def test_the_exported_html_names_the_model_text_and_prediction_escaped(trace):
+    page = figures.to_html([figures.prediction_line(trace)], title="rnnviz: <b>x</b>",
+                           about=["Model: <i>m</i>", "Text: <script>y</script>"]).decode()
+    assert "<i>m</i>" not in page and "&lt;i&gt;m&lt;/i&gt;" in page and "<script>y" not in page
