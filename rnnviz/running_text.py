@@ -18,6 +18,9 @@ from plotly.colors import sample_colorscale
 
 NO_SPACE_BEFORE = frozenset({".", ",", "!", "?", ";", ":", "...", "''", ")", "]", "}", "n't", "'s", "'re", "'ve",
                              "'ll", "'d", "'m", "%"})
+TOKEN_CSS = (".rnnviz-token{padding:1px 2px;border-radius:3px}"
+             ".rnnviz-unknown{text-decoration:underline dotted}")
+"""Written once per paragraph, not on every one of a long review's thousands of tokens."""
 NO_SPACE_AFTER = frozenset({"``", "(", "[", "{", "$", "#"})
 
 
@@ -108,12 +111,13 @@ def tinted_html(tokens: Sequence[str], scores: np.ndarray, scale: TintScale, hov
     """
     spans = []
     for index, (separator, token, colour, tip) in enumerate(zip(join_tokens(tokens), tokens, scale.colours(scores), hover)):
-        underline = "text-decoration:underline dotted;" if unknown is not None and unknown[index] else ""
+        unknown_class = " rnnviz-unknown" if unknown is not None and unknown[index] else ""
         spans.append(
-            f'{separator}<span class="rnnviz-token" data-position="{index}" title="{html.escape(tip, quote=True)}" '
-            f'style="background:{colour};color:{_ink(colour)};{underline}padding:1px 2px;border-radius:3px">'
+            f'{separator}<span class="rnnviz-token{unknown_class}" data-position="{index}" '
+            f'title="{html.escape(tip, quote=True)}" style="background:{colour};color:{_ink(colour)}">'
             f"{html.escape(token)}</span>")
-    return (f'<div class="rnnviz-running-text" style="font-size:{font_px}px;line-height:1.6;'
+    return (f"<style>{TOKEN_CSS}</style>"
+            f'<div class="rnnviz-running-text" style="font-size:{font_px}px;line-height:1.6;'
             f'font-family:sans-serif;word-wrap:break-word">{"".join(spans)}</div>')
 
 

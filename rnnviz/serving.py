@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -68,3 +69,67 @@ def running_app(log_path: Path | None = None, timeout: float = 90.0) -> Iterator
 def heatmap_count_script() -> str:
     """JavaScript that counts the Plotly heatmaps drawn on the page (each draws as g.hm image)."""
     return "document.querySelectorAll('.js-plotly-plot g.hm image').length"
+
+
+@dataclass
+class PageVisit:
+    """One run of the page over Streamlit's websocket, as a browser would ask for it."""
+
+    finished: bool
+    seconds: float
+    problem: str = ""
+    message_bytes: list[int] = field(default_factory=list)
+    elements: list = field(default_factory=list)
+    """The page's elements (Streamlit Element protos), in the order they arrived."""
+
+    def values(self, kind: str) -> list:
+        """The elements of one kind (e.g. "metric", "text_area", "plotly_chart")."""
+        return [getattr(element, kind) for element in self.elements if element.WhichOneof("type") == kind]
+
+
+async def visit(ws_url: str, query: dict[str, str | list[str]], timeout: float = 60.0) -> PageVisit:
+    """Ask the server at ``ws_url`` (…/_stcore/stream) for the page at ``query`` and read it until the run ends.
+
+    Speaks the browser's protocol (a rerun_script BackMsg with the query string); runs the app asks for itself
+    (a widget writing the URL) are followed until one finishes. Needs the ``websockets`` package.
+    """
+    import asyncio
+    import urllib.parse
+
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    request = BackMsg()
+    request.rerun_script.query_string = urllib.parse.urlencode(query, doseq=True)
+    request.rerun_script.page_script_hash = ""
+    result = PageVisit(finished=False, seconds=0.0)
+    started = time.perf_counter()
+    try:
+        async with websockets.connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout) as socket:
+            await socket.send(request.SerializeToString())
+            while True:
+                raw = await asyncio.wait_for(socket.recv(), timeout)
+                result.message_bytes.append(len(raw))
+                message = ForwardMsg()
+                message.ParseFromString(raw)
+                if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
+                    result.elements.append(message.delta.new_element)
+                if message.WhichOneof("type") == "script_finished" and \
+                        message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                    result.finished = True
+                    break
+    except Exception as error:  # noqa: BLE001 - reported, not hidden
+        result.problem = f"{type(error).__name__}: {error}"
+    result.seconds = time.perf_counter() - started
+    if result.values("exception"):
+        result.problem = f"exception: {result.values('exception')[0].message}"
+    return result
+
+
+def peak_memory_mib(pid: int) -> float:
+    """A process's peak resident memory (VmHWM) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

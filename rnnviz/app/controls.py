@@ -20,6 +20,8 @@ RANKINGS = {"variance": "variance", "keep score": "keep", "effect": "effect", "t
 """Unit ranking labels (shown, and written in share links) -> rnnviz.analysis ranking names."""
 DEFAULT_UNITS = 24
 """Units drawn by default: every row labelled, two panels on one projector screen."""
+MAX_UNITS_DRAWN = 512
+"""Most unit rows a page draws (an uploaded model may have thousands): keeps every page's message a few MB."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def unit_picker(model: rnnviz.SentimentModel) -> UnitChoice:
                                       max_chars=getattr(analysis, "MAX_UNITS_CHARS", 200))
         return UnitChoice(by, 0, typed)
     hidden = model.config.hidden_size
-    count = st.sidebar.number_input("How many units", 1, hidden, min(DEFAULT_UNITS, hidden), key="k",
+    count = st.sidebar.number_input("How many units", 1, min(hidden, MAX_UNITS_DRAWN), min(DEFAULT_UNITS, hidden), key="k",
                                     bind="query-params")
     return UnitChoice(by, int(count), "")
 
@@ -72,7 +74,10 @@ def unit_picker(model: rnnviz.SentimentModel) -> UnitChoice:
 def chosen_units(trace: rnnviz.Trace, model: rnnviz.SentimentModel, layer: int, choice: UnitChoice) -> list[int]:
     """The units to draw; a typed list that cannot be read falls back to the top by variance, with the reason."""
     try:
-        return analysis.select_units(trace, layer, choice.by, max(choice.count, 1), model=model, typed=choice.typed)
+        units = analysis.select_units(trace, layer, choice.by, max(choice.count, 1), model=model, typed=choice.typed)
+        if len(units) > MAX_UNITS_DRAWN:
+            st.sidebar.warning(f"{len(units):,} units typed; the charts draw the first {MAX_UNITS_DRAWN}.")
+        return units[:MAX_UNITS_DRAWN]
     except ValueError as error:
         st.sidebar.error(literal(str(error)))
         return analysis.rank_units(trace, layer, "variance")[:DEFAULT_UNITS].tolist()
