@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from nltk.tokenize import TreebankWordTokenizer
 
@@ -21,23 +21,43 @@ PAD = "<pad>"
 UNK = "<unk>"
 
 
+def _on_stdlib_re(rule: tuple[Any, str]) -> tuple[re.Pattern[str], str]:
+    """One of nltk's Treebank rules with its pattern recompiled from source by Python's own ``re``.
+
+    nltk 3.10 runs them on the third-party ``regex`` engine under a 5 s wall-clock limit, and that
+    engine lets go of the GIL at every match and waits to take it back. On a busy server (50 sessions
+    on two cores) each wait lasts a thread-switch interval or more, so a review with many commas or
+    contractions ran past 5 s and the page failed, though the work itself takes milliseconds. ``re``
+    keeps the GIL for the whole call and has no clock; every rule is linear in the text
+    (tests/test_text.py), so the time depends on the text alone, not on how busy the server is.
+    """
+    pattern, substitution = rule
+    return re.compile(pattern.pattern), substitution
+
 
 class _PTBTokenizer(TreebankWordTokenizer):
-    """Treebank, but an already-closing ``''`` stays closing, so SST's own text tokenizes to itself."""
+    """Treebank on the stdlib ``re`` engine, and an already-closing ``''`` stays closing, so SST's own text
+    tokenizes to itself."""
 
     STARTING_QUOTES = [
-        *TreebankWordTokenizer.STARTING_QUOTES[:2],
+        *map(_on_stdlib_re, TreebankWordTokenizer.STARTING_QUOTES[:2]),
         (re.compile(r'([ \(\[{<])(")'), r"\1 `` "),
         # An opening single quote before a word is SST's "`" ("` red '"), except clitics ('s, 're) and elisions ('em).
         (re.compile(r"(^|[ (\[{<])'(?!(?:s|re|ve|ll|d|m|t|em|til|n|cause)\b)(?=[^\W\d_])", re.IGNORECASE), r"\1 ` "),
     ]
+    PUNCTUATION = list(map(_on_stdlib_re, TreebankWordTokenizer.PUNCTUATION))
+    PARENS_BRACKETS = _on_stdlib_re(TreebankWordTokenizer.PARENS_BRACKETS)
+    DOUBLE_DASHES = _on_stdlib_re(TreebankWordTokenizer.DOUBLE_DASHES)
+    ENDING_QUOTES = list(map(_on_stdlib_re, TreebankWordTokenizer.ENDING_QUOTES))
 
 
 _TREEBANK = _PTBTokenizer()
 
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 """Unicode categories that carry no words: control, format (zero-width), surrogate, private use, unassigned."""
-_HTML_BREAK = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
+_HTML_BREAK = re.compile(r"<\s*br(?:\s*/)?\s*>", re.IGNORECASE)
+"""``<br>``, ``<br/>``, ``< BR / >``. Not ``br\\s*/?\\s*>``: with the slash optional, the two runs of spaces can
+split one long run between them in every way, so "<br" and 64,000 spaces without a ">" took 8 s (quadratic)."""
 _WHITESPACE = re.compile(r"\s")  # str.isspace()'s characters, tab, newline, NBSP and U+2028 included
 _CHARACTER_MAP = str.maketrans(
     {

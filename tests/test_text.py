@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from rnnviz.text import Vocabulary, normalize, tokenize, tokens_in_context
+import nltk.redos
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nltk.tokenize import TreebankWordTokenizer
+
+from rnnviz.examples import EXAMPLES
+from rnnviz.text import _TREEBANK, Vocabulary, _PTBTokenizer, normalize, tokenize, tokens_in_context
 
 
 @pytest.mark.parametrize("text, tokens", [
@@ -70,3 +77,63 @@ def test_a_step_is_shown_in_bold_among_its_neighbours_with_everything_escaped():
     assert tokens_in_context(tokens, 1, radius=1) == "the **\\*film\\*** was …"
     assert tokens_in_context(tokens, 5, radius=1) == "… at **all**"
     assert "](x)" not in tokens_in_context(tokens, 3, radius=5)
+
+
+# --- Under load: no wall-clock limit, linear time, the same tokens as nltk's own engine -----------------------
+
+_WORST_CASES = {
+    "<br and a run of spaces (was quadratic)": lambda n: "<br" + " " * n + "x",
+    "<br and a run of no-break spaces": lambda n: "<br" + "\u00a0" * n + "x",
+    "commas": lambda n: "a, " * (n // 3),
+    "contractions": lambda n: "don't it's we'll " * (n // 17),
+    "quotes and brackets": lambda n: "'\"(a.) " * (n // 7),
+    "a sentence period before closers and spaces": lambda n: "a." + ")'\"" * (n // 6) + " " * (n // 2) + "b",
+    "one long word with periods": lambda n: "a." * (n // 2),
+    "wanna and cannot": lambda n: "wanna cannot gimme " * (n // 19),
+}
+
+
+def _seconds(text: str) -> float:
+    started = time.perf_counter()
+    tokenize(text)
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("name", _WORST_CASES)
+def test_the_slowest_inputs_found_tokenize_in_linear_time(name):
+    """200,000 characters (the app's text limit) of each shape in well under a second; "<br" and 200,000
+    spaces took about 80 s with the old quadratic line-break pattern."""
+    make = _WORST_CASES[name]
+    assert _seconds(make(200_000)) < 1.0
+    small, large = min(_seconds(make(25_000)) for _ in range(3)), min(_seconds(make(100_000)) for _ in range(3))
+    assert large < 12 * small + 0.02, f"4x the text took {large / small:.1f}x the time"
+
+
+def test_tokenizing_never_trips_a_wall_clock_limit(monkeypatch):
+    """nltk 3.10's patterns run on the regex engine under a 5 s wall-clock limit (nltk.redos), which a busy
+    server passed; rnnviz's patterns run on the stdlib re engine, which has none: a limit of 1 ns changes nothing."""
+    monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 1e-9)
+    review = EXAMPLES["Long review (IMDB style)"] * 20
+    assert tokenize(review)[:4] == ["i", "went", "into", "this"]
+
+
+class _NltkEngine(TreebankWordTokenizer):
+    """The rules exactly as nltk runs them (regex engine), with rnnviz's own starting-quote rules."""
+
+    STARTING_QUOTES = [*TreebankWordTokenizer.STARTING_QUOTES[:2], *_PTBTokenizer.STARTING_QUOTES[2:]]
+
+
+_PIECES = [*"abnt'\"`.,:;!?()[]{}<>-$%&@# \n\u00a0", "n't", "'s", "'ll", "can", "not", "wanna", "--", "<br />"]
+_PUNCTUATED = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_PUNCTUATED)
+def test_the_stdlib_engine_splits_exactly_as_nltks_own(text):
+    assert _TREEBANK.tokenize(text) == _NltkEngine().tokenize(text)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_the_curated_examples_split_exactly_as_with_nltks_own_engine(name):
+    text = normalize(EXAMPLES[name]).lower()
+    assert _TREEBANK.tokenize(text) == _NltkEngine().tokenize(text)
