@@ -7,10 +7,11 @@
 
 from .checkpoint import CheckpointError, available_models, load, load_from_bytes, save
 from .model import MAX_TOKENS, ModelConfig, ModelInfo, SentimentModel
+from .rnn_trace import RNNTrace, trace_rnn
 from .text import Vocabulary, tokenize
 from .trace import Trace, trace
 
 __all__ = [
-    "CheckpointError", "MAX_TOKENS", "ModelConfig", "ModelInfo", "SentimentModel", "Trace", "Vocabulary",
-    "available_models", "load", "load_from_bytes", "save", "tokenize", "trace",
+    "CheckpointError", "MAX_TOKENS", "ModelConfig", "ModelInfo", "RNNTrace", "SentimentModel", "Trace", "Vocabulary",
+    "available_models", "load", "load_from_bytes", "save", "tokenize", "trace", "trace_rnn",
 ]
