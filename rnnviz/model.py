@@ -7,6 +7,7 @@ The head reads the top layer's hidden state, so applying it at every step gives 
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -17,10 +18,18 @@ from torch import nn
 from .text import Vocabulary, tokenize
 
 CELLS = ("lstm", "gru")
+GATE_COUNT = {"lstm": 4, "gru": 3}
+"""Gate blocks stacked in each layer's weight rows: i, f, g, o for LSTM; r, z, n for GRU."""
 MAX_TOKENS = 5000
 """How many tokens a trace or prediction reads; longer text is cut here and the trace says so.
 
 The longest IMDB test review has about 2,700 tokens, so real reviews are read whole."""
+TRACE_BUDGET = 2_500_000_000
+"""Recurrent multiply-adds one trace of an uploaded model may cost (tokens x ``multiply_adds_per_token``).
+
+About what a shipped model's full 5,000-token trace costs (2.3 billion, half a second here), so an upload
+of any size traces in seconds: the 64 MB LSTM with hidden size 2,896 that took 38 s for 500 tokens reads
+its first 74 tokens in 3.4 s. ``SentimentModel.limit_compute`` applies it; shipped models are not limited."""
 
 
 @contextlib.contextmanager
@@ -68,19 +77,56 @@ class ModelConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, not {self.cell!r}")
+        if not isinstance(self.cell, str) or self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, not {brief_repr(self.cell)}")
         for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers", "num_classes"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+                raise ValueError(f"{name} must be a positive integer, not {brief_repr(value)}")
         if self.num_classes < 2:
             raise ValueError("num_classes must be at least 2")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be a number in [0, 1), not {brief_repr(self.dropout)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def brief_repr(value: Any) -> str:
+    """A value for an error message: its repr, cut short (a config may hold a 4,000-digit number or a megabyte of text)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -10**12 < value < 10**12:
+        return "a very long number"
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every weight's name and shape, as ``SentimentModel(config, ...).state_dict()`` holds them, without building it.
+
+    Checkpoints are checked against this before any tensor is allocated (a tiny config can ask for gigabytes).
+    """
+    rows, hidden = GATE_COUNT[config.cell] * config.hidden_size, config.hidden_size
+    shapes = {"embedding.weight": (config.vocab_size, config.embedding_dim)}
+    for layer in range(config.num_layers):
+        inputs = config.embedding_dim if layer == 0 else hidden
+        shapes |= {f"rnn.weight_ih_l{layer}": (rows, inputs), f"rnn.weight_hh_l{layer}": (rows, hidden),
+                   f"rnn.bias_ih_l{layer}": (rows,), f"rnn.bias_hh_l{layer}": (rows,)}
+    return shapes | {"head.weight": (config.num_classes, hidden), "head.bias": (config.num_classes,)}
+
+
+def parameter_count(config: ModelConfig) -> int:
+    """How many numbers the model's weights hold."""
+    return sum(math.prod(shape) for shape in parameter_shapes(config).values())
+
+
+def multiply_adds_per_token(config: ModelConfig) -> int:
+    """The recurrent layers' multiply-adds for one token: gate rows x (layer input + hidden size), over layers.
+
+    This is what a trace's time grows with (the embedding lookup and the head are negligible beside it).
+    """
+    rows, hidden = GATE_COUNT[config.cell] * config.hidden_size, config.hidden_size
+    inputs = [config.embedding_dim] + [hidden] * (config.num_layers - 1)
+    return sum(rows * (width + hidden) for width in inputs)
 
 
 @dataclass
@@ -118,6 +164,7 @@ class SentimentModel(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.num_classes)
         self.max_tokens = MAX_TOKENS
+        self.limit_reason = f"rnnviz reads at most {MAX_TOKENS:,} tokens of a text"  # why, for a notice when cut
 
     @property
     def cell(self) -> str:
@@ -130,6 +177,17 @@ class SentimentModel(nn.Module):
     @property
     def name(self) -> str:
         return self.info.name
+
+    def limit_compute(self, budget: int = TRACE_BUDGET) -> None:
+        """Read at most the tokens that ``budget`` multiply-adds pay for (never more than now, at least one).
+
+        Applied to uploaded models, whose size the server does not choose; ``limit_reason`` says so.
+        """
+        affordable = max(1, budget // multiply_adds_per_token(self.config))
+        if affordable < self.max_tokens:
+            self.max_tokens = affordable
+            self.limit_reason = (f"the compute budget for uploaded models ({budget:,} multiply-adds per trace) "
+                                 f"pays for {affordable:,} tokens of this model")
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` as this model reads them (before the MAX_TOKENS cut)."""

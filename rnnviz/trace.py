@@ -47,6 +47,8 @@ class Trace:
     """(T, H), top layer: token t's part of the final memory (c_T for LSTM, h_T for GRU); sums to it."""
     n_tokens_total: int
     """How many tokens the text has; more than len(tokens) when it was cut at the model's max_tokens."""
+    cut_reason: str = ""
+    """Why the text was cut, in words for a notice (the model's ``limit_reason``); empty when it was read whole."""
 
     @property
     def truncated(self) -> bool:
@@ -134,7 +136,7 @@ class Trace:
         return {
             "model": self.model_name, "cell": self.cell, "labels": self.labels, "text": self.text,
             "tokens": self.tokens, "token_ids": self.token_ids, "unknown": self.unknown.tolist(),
-            "n_tokens_total": self.n_tokens_total, "truncated": self.truncated,
+            "n_tokens_total": self.n_tokens_total, "truncated": self.truncated, "cut_reason": self.cut_reason,
             "layout": "quantity[layer][step][unit]",
             "gates": {name: values.tolist() for name, values in self.gates.items()},
             "cell_state": None if self.cell_state is None else self.cell_state.tolist(),
@@ -185,6 +187,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     """Trace already-encoded tokens (at least one). ``trace`` is the usual entry point."""
     if not ids:
         raise ValueError("nothing to trace: the text has no tokens")
+    n_tokens_total = len(tokens) if n_tokens_total is None else n_tokens_total
     layer_fn = _lstm_layer if model.cell == "lstm" else _gru_layer
     gate_names = LSTM_GATES if model.cell == "lstm" else GRU_GATES
     with torch.no_grad(), native_rnn_kernels():
@@ -216,7 +219,8 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         keep_units=keep_units,
         keep=reduce_keep(model.cell, gates, keep_units, layer=-1),
         contributions=final_memory_contributions(model.cell, gates, layer=-1, keep_units=keep_units),
-        n_tokens_total=len(tokens) if n_tokens_total is None else n_tokens_total,
+        n_tokens_total=n_tokens_total,
+        cut_reason=model.limit_reason if n_tokens_total > len(tokens) else "",
     )
 
 
@@ -224,8 +228,11 @@ def trace(model: SentimentModel, text: str) -> Trace:
     """Run ``model`` over ``text`` once, recording every gate and state at every token.
 
     Reads at most ``model.max_tokens`` tokens (5,000 by default); ``Trace.truncated`` says when the
-    text was longer. Raises ValueError, with a plain message, for text with no tokens.
+    text was longer and ``Trace.cut_reason`` why. Raises ValueError, with a plain message, for text with
+    no tokens, and TypeError for something that is not a model.
     """
+    if not isinstance(model, SentimentModel):
+        raise TypeError(f"trace needs a model from rnnviz.load (a SentimentModel), not {type(model).__name__}")
     if not isinstance(text, str):
         raise ValueError(f"text must be a string, not {type(text).__name__}")
     if not text.strip():
