@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 SATURATION_LOW, SATURATION_HIGH = 0.1, 0.9
 RANKINGS = ("variance", "keep", "effect")
+MAX_UNITS_CHARS = 2000
+"""Longest typed unit list (the units box's max_chars): "0, 2, 4, ..., 510", every other unit of 512, fits."""
+MAX_UNIT_PARTS = 500
+"""Most numbers and ranges in one typed unit list."""
 
 
 def _write_and_retain(cell: str, gates: Mapping[str, np.ndarray], layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,24 +206,41 @@ def align_tokens(first: Sequence[str], second: Sequence[str]) -> list[tuple[int 
 
 
 def parse_units(text: str, hidden_size: int) -> list[int]:
-    """Units typed as "3, 17, 40-45" (in that order, repeats dropped); ValueError says what is wrong."""
-    units: list[int] = []
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        bounds = part.split("-")
-        if len(bounds) > 2 or not all(b.strip().isdigit() and b.strip().isascii() for b in bounds):
-            raise ValueError(f"{part!r} is not a unit number or a range like 40-45")
-        first, last = int(bounds[0]), int(bounds[-1])
-        if first > last:
-            raise ValueError(f"the range {part!r} runs backwards")
-        if last >= hidden_size:
-            raise ValueError(f"unit {last} does not exist: this layer has units 0 to {hidden_size - 1}")
-        units += [u for u in range(first, last + 1) if u not in units]
+    """Units typed as "3, 17, 40-45" (in that order, repeats dropped); ValueError says what is wrong.
+
+    Linear and bounded, since the text may come from a share link: at most MAX_UNITS_CHARS characters
+    and MAX_UNIT_PARTS numbers or ranges, each of which adds at most ``hidden_size`` units.
+    """
+    if len(text) > MAX_UNITS_CHARS:
+        raise ValueError(f"the unit list is longer than {MAX_UNITS_CHARS:,} characters; "
+                         "type numbers and ranges like 3, 17, 40-45")
+    parts = [part.strip() for part in text.replace(";", ",").split(",")]
+    parts = [part for part in parts if part]
+    if len(parts) > MAX_UNIT_PARTS:
+        raise ValueError(f"the unit list has more than {MAX_UNIT_PARTS} numbers and ranges; use ranges like 40-45")
+    units: dict[int, None] = {}  # an ordered set
+    for part in parts:
+        first, last = _unit_range(part, hidden_size)
+        units.update(dict.fromkeys(range(first, last + 1)))
     if not units:
         raise ValueError("type at least one unit number, for example 3, 17, 40-45")
-    return units
+    return list(units)
+
+
+def _unit_range(part: str, hidden_size: int) -> tuple[int, int]:
+    """One typed part as (first, last): "7" -> (7, 7), "40-45" -> (40, 45); digits are counted before int()."""
+    shown = part if len(part) <= 20 else part[:17] + "..."
+    bounds = [bound.strip() for bound in part.split("-")]
+    if len(bounds) > 2 or not all(bound.isdigit() and bound.isascii() for bound in bounds):
+        raise ValueError(f"{shown!r} is not a unit number or a range like 40-45")
+    if any(len(bound.lstrip("0")) > len(str(hidden_size)) for bound in bounds):
+        raise ValueError(f"unit {shown!r} does not exist: this layer has units 0 to {hidden_size - 1}")
+    first, last = int(bounds[0]), int(bounds[-1])
+    if first > last:
+        raise ValueError(f"the range {shown!r} runs backwards")
+    if last >= hidden_size:
+        raise ValueError(f"unit {last} does not exist: this layer has units 0 to {hidden_size - 1}")
+    return first, last
 
 
 def format_units(units: Sequence[int]) -> str:

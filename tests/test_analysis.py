@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
 
 import rnnviz
-from rnnviz.analysis import format_units, keep_matrix, parse_units, rank_units, saturation, unit_effects
+from rnnviz.analysis import (MAX_UNIT_PARTS, MAX_UNITS_CHARS, format_units, keep_matrix, parse_units, rank_units,
+                             saturation, unit_effects)
 from conftest import random_model, random_text
 
 
@@ -133,3 +136,40 @@ def test_unit_lists_are_written_back_as_short_ranges_that_read_the_same():
     units = [7, 0, 1, 2, 9, 10, 30]
     assert format_units(units) == "0-2, 7, 9-10, 30"
     assert parse_units(format_units(units), hidden_size=64) == sorted(units)
+
+
+def _seconds_to_refuse(typed: str, hidden_size: int) -> tuple[float, str]:
+    started = time.perf_counter()
+    with pytest.raises(ValueError) as refused:
+        parse_units(typed, hidden_size)
+    return time.perf_counter() - started, str(refused.value)
+
+
+def test_the_costly_share_link_is_refused_at_once():
+    """units=0-255, repeated 87,000 times (a 522 KB link) cost about 115 s of server CPU."""
+    seconds, message = _seconds_to_refuse("0-255," * 87_000, hidden_size=256)
+    assert seconds < 0.1 and f"{MAX_UNITS_CHARS:,} characters" in message
+
+
+@pytest.mark.parametrize("digits", [5000, MAX_UNITS_CHARS - 3])
+def test_a_huge_unit_number_gets_a_plain_message(digits):
+    seconds, message = _seconds_to_refuse("9" * digits, hidden_size=256)
+    assert "digit" not in message and "sys.set_int_max_str_digits" not in message
+    assert len(message) < 200 and seconds < 0.1
+
+
+def test_the_longest_list_allowed_is_still_fast():
+    typed = ", ".join(["0-4095"] * (MAX_UNITS_CHARS // 8))
+    started = time.perf_counter()
+    assert parse_units(typed, hidden_size=4096) == list(range(4096))
+    assert time.perf_counter() - started < 0.5
+
+
+def test_too_many_parts_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match=f"more than {MAX_UNIT_PARTS}"):
+        parse_units("1," * (MAX_UNIT_PARTS + 1), hidden_size=64)
+
+
+def test_every_other_unit_of_a_512_unit_layer_fits_the_units_box():
+    written = format_units(range(0, 512, 2))
+    assert len(written) <= MAX_UNITS_CHARS and parse_units(written, hidden_size=512) == list(range(0, 512, 2))
