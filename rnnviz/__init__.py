@@ -3,8 +3,10 @@
     import rnnviz
     model = rnnviz.load("lstm-sst2")
     tr = rnnviz.trace(model, "not bad at all")
+    att = rnnviz.attribute(model, "not bad at all")   # each token's part of the prediction
 """
 
+from .attribution import Attribution, attribute
 from .checkpoint import CheckpointError, available_models, load, load_from_bytes, save
 from .model import MAX_TOKENS, ModelConfig, ModelInfo, SentimentModel
 from .rnn_trace import RNNTrace, trace_rnn
@@ -12,6 +14,6 @@ from .text import Vocabulary, tokenize
 from .trace import Trace, trace
 
 __all__ = [
-    "CheckpointError", "MAX_TOKENS", "ModelConfig", "ModelInfo", "RNNTrace", "SentimentModel", "Trace", "Vocabulary",
-    "available_models", "load", "load_from_bytes", "save", "tokenize", "trace", "trace_rnn",
+    "Attribution", "CheckpointError", "MAX_TOKENS", "ModelConfig", "ModelInfo", "RNNTrace", "SentimentModel", "Trace",
+    "Vocabulary", "attribute", "available_models", "load", "load_from_bytes", "save", "tokenize", "trace", "trace_rnn",
 ]

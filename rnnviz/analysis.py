@@ -66,6 +66,45 @@ def reduce_keep(cell: str, gates: Mapping[str, np.ndarray], keep_units: np.ndarr
     return np.where(total > 0, weighted, keep_units.mean(axis=1)).astype(np.float32)
 
 
+def target_margin(logits: torch.Tensor, target: int) -> torch.Tensor:
+    """logit[target] minus the mean of the other logits, over the last axis: how far the model leans to ``target``."""
+    others = (logits.sum(dim=-1) - logits[..., target]) / (logits.shape[-1] - 1)
+    return logits[..., target] - others
+
+
+def margin_readout(head: torch.nn.Module, final_hidden: np.ndarray, target: int | None = None) -> np.ndarray:
+    """(H,) how much the prediction reads each top-layer unit: |h_T[u] * d margin / d h_T[u]|.
+
+    Gradient x activation of ``target_margin`` (the predicted class by default) through any head; for
+    a linear head it is exactly |(w_target - mean other w)[u] * h_T[u]|, the size of unit u's term in the margin.
+    """
+    hidden = torch.tensor(final_hidden, requires_grad=True)
+    with torch.enable_grad():
+        logits = head(hidden)
+        chosen = int(logits.argmax()) if target is None else target
+        (gradient,) = torch.autograd.grad(target_margin(logits, chosen), hidden)
+    return np.abs(gradient.double().numpy() * final_hidden.astype(np.float64))
+
+
+def reduce_keep_by_readout(cell: str, gates: Mapping[str, np.ndarray], keep_units: np.ndarray, readout: np.ndarray,
+                           layer: int = -1) -> np.ndarray:
+    """(T,) keep per token where the prediction looks: keep_units averaged over units, weighted by
+    readout[u] * |candidate[t, u]| (``margin_readout`` times what token t proposed to write there).
+
+    ``reduce_keep`` weights every unit alike, so on a review its mean is ruled by the many units that
+    forget within a few tokens and collapses below the display floor. This one reads "of what token t
+    proposed to the units the prediction reads, the share still there at the end".
+    The gradient |d margin / d c_T| would weight saturated long-memory units down; benchmarks/
+    attribution_faithfulness.py measures the share of tokens above the floor. A token that proposes
+    nothing to any read unit gets ``reduce_keep``'s value.
+    """
+    _, content, _ = _write_and_retain(cell, gates, layer)
+    weight = np.abs(content.astype(np.float64)) * readout
+    total = weight.sum(axis=1)
+    weighted = (keep_units * weight).sum(axis=1) / np.where(total > 0, total, 1.0)
+    return np.where(total > 0, weighted, reduce_keep(cell, gates, keep_units, layer)).astype(np.float32)
+
+
 def final_memory_contributions(cell: str, gates: Mapping[str, np.ndarray], layer: int = -1,
                                keep_units: np.ndarray | None = None) -> np.ndarray:
     """(T, H): token t's share of the final memory, summing over t to c_T (LSTM) or h_T (GRU).

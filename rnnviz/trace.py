@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .analysis import final_memory_contributions, keep_matrix, reduce_keep
+from .analysis import (final_memory_contributions, keep_matrix, margin_readout, reduce_keep,
+                       reduce_keep_by_readout)
 from .model import SentimentModel, layer_weights, native_rnn_kernels, run_layer
 
 LSTM_GATES = ("input", "forget", "output", "candidate")
@@ -43,6 +44,9 @@ class Trace:
     """(T, H), top layer: share of what token t wrote into unit u that is still there at the end."""
     keep: np.ndarray
     """(T,): keep_units averaged over units, weighted by how much token t proposed to write there."""
+    keep_read: np.ndarray
+    """(T,): keep_units averaged over the units the prediction reads (analysis.reduce_keep_by_readout): does not
+    collapse on long texts the way ``keep`` does. Weights come from the predicted class's margin."""
     contributions: np.ndarray
     """(T, H), top layer: token t's part of the final memory (c_T for LSTM, h_T for GRU); sums to it."""
     n_tokens_total: int
@@ -71,7 +75,8 @@ class Trace:
     @property
     def nbytes(self) -> int:
         """Memory held by the trace's arrays, in bytes (for caches bounded by size, not count)."""
-        arrays = [*self.gates.values(), self.hidden, self.probs, self.keep_units, self.keep, self.contributions]
+        arrays = [*self.gates.values(), self.hidden, self.probs, self.keep_units, self.keep, self.keep_read,
+                  self.contributions]
         if self.cell_state is not None:
             arrays.append(self.cell_state)
         return sum(array.nbytes for array in arrays)
@@ -143,6 +148,7 @@ class Trace:
             "hidden": self.hidden.tolist(),
             "probs": self.probs.tolist(),
             "keep": self.keep.tolist(),
+            "keep_read": self.keep_read.tolist(),
             "keep_units": self.keep_units.tolist(),
             "contributions": self.contributions.tolist(),
         }
@@ -204,6 +210,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
 
     gates = {name: stack(name) for name in gate_names}
     keep_units = keep_matrix(model.cell, gates, layer=-1)
+    readout = margin_readout(model.head, layers[-1]["hidden"][-1])
     return Trace(
         model_name=model.name,
         cell=model.cell,
@@ -218,6 +225,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         probs=probs.astype(np.float32),
         keep_units=keep_units,
         keep=reduce_keep(model.cell, gates, keep_units, layer=-1),
+        keep_read=reduce_keep_by_readout(model.cell, gates, keep_units, readout),
         contributions=final_memory_contributions(model.cell, gates, layer=-1, keep_units=keep_units),
         n_tokens_total=n_tokens_total,
         cut_reason=model.limit_reason if n_tokens_total > len(tokens) else "",
