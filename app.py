@@ -80,8 +80,8 @@ if view not in OWN_TEXTS:
         columns[3].caption(f"A human reader calls this example {expected}; the model "
                            + ("agrees." if label == expected else "does not. A good text to step through and see why."))
     if tr.truncated:
-        st.warning(f"This text has {tr.n_tokens_total:,} tokens; the model read the first {len(tr.tokens):,} "
-                   f"(rnnviz's limit of {model.max_tokens:,} for this model). Everything below is about those.")
+        st.warning(f"This text has {tr.n_tokens_total:,} tokens; the model read the first {len(tr.tokens):,}, "
+                   f"since {literal(tr.cut_reason)}. Everything below is about those.")
     if tr.nonfinite:
         st.error("This model computed infinite or undefined (NaN) values for this text, in: "
                  f"{', '.join(tr.nonfinite)}. Its numbers are not shown; check the model's weights.")

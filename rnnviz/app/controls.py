@@ -10,7 +10,7 @@ import rnnviz
 from rnnviz import analysis
 from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES
 
-from .widgets import literal
+from .widgets import literal, sendable
 
 UPLOAD = "Upload your own…"
 DEFAULT_MODEL = "lstm-sst2"
@@ -63,7 +63,7 @@ def unit_picker(model: rnnviz.SentimentModel) -> UnitChoice:
              "most; keep score: holds on to what it wrote; effect: pushes the final prediction most; or type a list.")]
     if by == "list":
         typed = st.sidebar.text_input("Units (e.g. 3, 17, 40-45)", "0-9", key="units", bind="query-params",
-                                      max_chars=getattr(analysis, "MAX_UNITS_CHARS", 200))
+                                      max_chars=analysis.MAX_UNITS_CHARS)
         return UnitChoice(by, 0, typed)
     hidden = model.config.hidden_size
     count = st.sidebar.number_input("How many units", 1, min(hidden, MAX_UNITS_DRAWN), min(DEFAULT_UNITS, hidden), key="k",
@@ -95,7 +95,7 @@ def _load_example() -> None:
 
 def text_with_examples() -> str:
     """The text area (in the share link) and the examples picker, which names the example the text is, or custom."""
-    st.session_state.setdefault("text", EXAMPLES[DEFAULT_EXAMPLE])
+    st.session_state["text"] = sendable(st.session_state.get("text", EXAMPLES[DEFAULT_EXAMPLE]))
     picker, box = st.columns([1, 3])
     with box:
         text = st.text_area("Text", key="text", height=76, max_chars=MAX_CHARS, bind="query-params",

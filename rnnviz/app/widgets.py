@@ -12,6 +12,12 @@ from rnnviz.text import markdown_literal
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 _AUTOLINK_TRIGGER = re.compile(r"([.:@])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sendable(text: str) -> str:
+    """``text`` with lone surrogates (which no browser sends and protobuf cannot encode) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def literal(text: str) -> str:
@@ -21,8 +27,7 @@ def literal(text: str) -> str:
     are found in the text after escaping, so a zero-width space after every '.', ':' and '@' breaks them.
     Lone surrogates, which cannot be sent to a browser, become U+FFFD.
     """
-    printable = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return _AUTOLINK_TRIGGER.sub("\\1\u200b", markdown_literal(printable))
+    return _AUTOLINK_TRIGGER.sub("\\1\u200b", markdown_literal(sendable(text)))
 
 
 def show(figure: go.Figure, name: str, **kwargs: Any) -> Any:
