@@ -126,3 +126,37 @@ def test_an_upload_too_slow_to_trace_whole_is_cut_with_a_notice(tmp_path):
     [warning] = [w.value for w in app.warning if "read the first" in w.value]
     assert "compute budget for uploaded models" in shown(warning)
     assert app.metric[1].value == f"{read:,}"
+
+
+@pytest.fixture
+def pretrained_with_a_broken_model(tmp_path, monkeypatch):
+    """A pretrained/ folder where lstm-sst2's weights are cut in half and the other models are intact."""
+    from rnnviz import checkpoint
+    from rnnviz.app import models
+    source = checkpoint.PRETRAINED_DIR
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    for path in source.iterdir():
+        if path.suffix in (".safetensors", ".json"):
+            (folder / path.name).symlink_to(path)
+    (folder / "lstm-sst2.safetensors").unlink()
+    data = (source / "lstm-sst2.safetensors").read_bytes()
+    (folder / "lstm-sst2.safetensors").write_bytes(data[: len(data) // 2])
+    monkeypatch.setattr(checkpoint, "PRETRAINED_DIR", folder)
+    for cache in (models.shipped_models, models.shipped_model, models.shipped_trace):
+        cache.clear()
+    yield folder
+    for cache in (models.shipped_models, models.shipped_model, models.shipped_trace):
+        cache.clear()
+
+
+def test_a_broken_shipped_model_is_hidden_with_a_notice_and_the_rest_keep_serving(pretrained_with_a_broken_model):
+    app = run_app()
+    assert_clean(app)
+    [notice] = [w.value for w in app.sidebar.warning]
+    assert "lstm-sst2" in shown(notice) and str(pretrained_with_a_broken_model) not in notice
+    assert "lstm-sst2" not in app.selectbox(key="model").options
+    assert app.metric[0].value in ("positive", "negative"), "another model serves the landing page"
+    compare = run_app(view="LSTM vs GRU")
+    assert_clean(compare)
+    assert compare.get("plotly_chart")

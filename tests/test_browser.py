@@ -20,7 +20,8 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 REVIEW = ("I expected little from this film, but it was mesmerizing from start to finish. The acting is superb, "
           "the script is sharp, and the ending is not what you think. Highly recommended!")
-HOSTILE = "<img src=x onerror=\"window.__pwned = 1\"><script>window.__pwned = 2</script> **bold** [link](javascript:1)"
+HOSTILE = ("<img src=x onerror=\"window.__pwned = 1\"><script>window.__pwned = 2</script> **bold** [link](javascript:1) "
+           "www.evil.example http://evil.example/x mail@evil.example")
 
 
 REVIEW_230 = (Path(__file__).parent / "data" / "imdb_review_230.txt").read_text(encoding="utf-8")
@@ -94,6 +95,13 @@ def test_typed_html_and_markdown_are_never_rendered(page):
     assert page.evaluate("window.__pwned === undefined")
     assert page.locator("a[href^='javascript']").count() == 0
     assert not page.dialogs
+    page.get_by_text("Step through", exact=True).click()
+    page.get_by_text("Next ▶").click()
+    page.locator(".rnnviz-context").wait_for(timeout=60_000)
+    for step in range(12):  # walk over the link-like tokens: none becomes a live link
+        page.get_by_text("Next ▶").click()
+        page.wait_for_timeout(150)
+    assert page.locator("a[href*='evil']").count() == 0
 
 
 def test_a_share_link_opens_the_requested_view(page):

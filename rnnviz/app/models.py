@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 import rnnviz
+from rnnviz import checkpoint
 from rnnviz.checkpoint import CheckpointError, available_models
 
 SESSION_TRACE_BYTES = 64 * 2**20
@@ -34,13 +35,14 @@ class ShippedModels:
 @st.cache_resource(show_spinner="Checking the shipped models…")
 def shipped_models() -> ShippedModels:
     """Load every shipped model once at start; keep the ones that load, report the others."""
+    directory = checkpoint.PRETRAINED_DIR
     names, broken = [], {}
-    for name in available_models():
+    for name in available_models(directory):
         try:
             shipped_model(name)
             names.append(name)
-        except (CheckpointError, OSError) as error:
-            broken[name] = str(error).replace(str(rnnviz.checkpoint.PRETRAINED_DIR), "pretrained")
+        except (CheckpointError, OSError, ValueError) as error:
+            broken[name] = str(error).replace(str(directory), "pretrained")
     return ShippedModels(names, broken)
 
 
