@@ -233,7 +233,8 @@ def _parse_json(text: str | bytes, what: str) -> Any:
 
 
 def _check_strings_encode(document: dict[str, Any]) -> None:
-    """Refuse text that is not valid UTF-8: JSON's \\ud800 escapes give lone surrogates, which cannot be shown or saved."""
+    """Refuse text that is not valid UTF-8: JSON's \\ud800 escapes give lone surrogates, which cannot be shown
+    or saved (st.metric and the exports raised UnicodeEncodeError)."""
     try:
         json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as error:
@@ -289,7 +290,8 @@ def _lowercase(tokenizer: Any) -> bool:
     if unknown := set(tokenizer) - {"scheme", "lowercase"}:
         raise CheckpointError(f"unknown tokenizer fields: {_listed(unknown)}")
     if tokenizer.get("scheme", "ptb") != "ptb":
-        raise CheckpointError(f"tokenizer scheme {brief_repr(tokenizer['scheme'])} is not supported; rnnviz reads 'ptb'")
+        raise CheckpointError(f"tokenizer scheme {brief_repr(tokenizer['scheme'])} is not supported; "
+                              "rnnviz reads 'ptb'")
     lowercase = tokenizer.get("lowercase", True)
     if not isinstance(lowercase, bool):
         raise CheckpointError(f"tokenizer.lowercase must be true or false, not {brief_repr(lowercase)}")
@@ -396,7 +398,8 @@ def _check_tensor_entry(name: str, entry: Any, shape: tuple[int, ...], data_size
         raise CheckpointError(f"the weights file's entry for {name} is not an object")
     dtype, found_shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if not isinstance(dtype, str) or dtype not in _DTYPE_BYTES:
-        raise CheckpointError(f"tensor {name} has dtype {brief_repr(dtype)}; expected a float type ({', '.join(_DTYPE_BYTES)})")
+        raise CheckpointError(f"tensor {name} has dtype {brief_repr(dtype)}; "
+                              f"expected a float type ({', '.join(_DTYPE_BYTES)})")
     if not isinstance(found_shape, list) or tuple(found_shape) != shape:
         raise CheckpointError(f"tensor {name} has shape {brief_repr(found_shape)} but the config implies {shape}")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(offset) for offset in offsets)

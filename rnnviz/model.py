@@ -93,7 +93,8 @@ class ModelConfig:
 
 
 def brief_repr(value: Any) -> str:
-    """A value for an error message: its repr, cut short (a config may hold a 4,000-digit number or a megabyte of text)."""
+    """A value for an error message: its repr, cut short (a config may hold a 4,000-digit number or a
+    megabyte of text)."""
     if isinstance(value, int) and not isinstance(value, bool) and not -10**12 < value < 10**12:
         return "a very long number"
     shown = repr(value)

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 import rnnviz
-from rnnviz.analysis import (MAX_UNIT_PARTS, MAX_UNITS_CHARS, format_units, keep_matrix, parse_units, rank_units,
-                             saturation, unit_effects)
+from rnnviz.analysis import (MAX_UNIT_PARTS, MAX_UNITS_CHARS, describe_step, format_units, keep_matrix, parse_units,
+                             rank_units, saturation, step_detail, unit_effects)
 from conftest import random_model, random_text
+from reference import keep_and_contributions, sigmoid, textbook, weights_of
 
 
 @pytest.mark.parametrize("layers", [1, 3])
-@pytest.mark.parametrize("length", [1, 2, 37, 500])
-def test_token_contributions_sum_to_the_final_memory(cell, layers, length):
+@pytest.mark.parametrize("length", [1, 2, 37, 300])
+def test_token_contributions_match_a_step_by_step_computation_from_the_weights(cell, layers, length):
+    """Against the textbook run (not the trace's own gates): i and f swapped anywhere would fail here."""
     model = random_model(cell, layers=layers, seed=length)
     tr = rnnviz.trace(model, random_text(length, seed=length))
-    final_memory = tr.cell_state[-1, -1] if cell == "lstm" else tr.hidden[-1, -1]
+    top = textbook(model, tr.token_ids)[-1]
+    keep, contributions = keep_and_contributions(cell, top)
+    np.testing.assert_allclose(tr.contributions, contributions, atol=1e-5)
+    np.testing.assert_allclose(tr.keep_units, keep, atol=1e-5)
+    final_memory = top["cell_state"][-1] if cell == "lstm" else top["hidden"][-1]
     np.testing.assert_allclose(tr.contributions.sum(axis=0), final_memory, atol=1e-5)
 
 
@@ -173,3 +180,89 @@ def test_too_many_parts_are_refused_with_a_reason():
 def test_every_other_unit_of_a_512_unit_layer_fits_the_units_box():
     written = format_units(range(0, 512, 2))
     assert len(written) <= MAX_UNITS_CHARS and parse_units(written, hidden_size=512) == list(range(0, 512, 2))
+
+
+# --- Each layer means that layer: keep scores, the keep ranking, the step equations ---------------------------
+
+@pytest.fixture
+def three_layers(cell):
+    model = random_model(cell, layers=3, seed=21)
+    tr = rnnviz.trace(model, random_text(12, seed=21))
+    return model, tr, textbook(model, tr.token_ids)
+
+
+def test_the_keep_matrix_of_each_layer_follows_that_layers_gates(cell, three_layers):
+    _, tr, reference = three_layers
+    for layer in range(3):
+        keep, _ = keep_and_contributions(cell, reference[layer])
+        np.testing.assert_allclose(tr.keep_matrix(layer), keep, atol=1e-5, err_msg=f"layer {layer}")
+    np.testing.assert_array_equal(tr.keep_matrix(-1), tr.keep_matrix(2))
+
+
+def test_the_keep_ranking_of_each_layer_follows_that_layers_keep_scores(cell, three_layers):
+    _, tr, reference = three_layers
+    orders = []
+    for layer in range(3):
+        keep, _ = keep_and_contributions(cell, reference[layer])
+        orders.append(rank_units(tr, layer=layer, by="keep").tolist())
+        means = keep.mean(axis=0)[orders[-1]]
+        assert np.all(np.diff(means) <= 1e-6), f"layer {layer} is not ranked by its own mean keep score"
+    assert len({tuple(order) for order in orders}) == 3  # the layers rank differently, so a mix-up shows
+
+
+@pytest.mark.parametrize("layer", [0, 1, 2])
+@pytest.mark.parametrize("step", [0, 1, 11])
+def test_step_detail_holds_that_layers_pre_activations_in_the_equations_order(cell, three_layers, layer, step):
+    """The numbers shown in class: recomputed here from the weights, the layer below's output and h_{t-1}."""
+    model, tr, reference = three_layers
+    detail = step_detail(model, tr, layer, step)
+    x = (model.embedding.weight.detach().double().numpy()[tr.token_ids[step]] if layer == 0
+         else reference[layer - 1]["hidden"][step])
+    h_prev = reference[layer]["hidden"][step - 1] if step > 0 else np.zeros(tr.hidden_size)
+    w_ih, w_hh, b_ih, b_hh = weights_of(model, layer)
+    from_input, from_hidden = w_ih @ x + b_ih, w_hh @ h_prev + b_hh
+    H, ref = tr.hidden_size, reference[layer]
+    if cell == "lstm":
+        pre = from_input + from_hidden
+        expected = {"pre_i": pre[:H], "pre_f": pre[H:2 * H], "pre_g": pre[2 * H:3 * H], "pre_o": pre[3 * H:],
+                    "i": ref["input"][step], "f": ref["forget"][step], "g": ref["candidate"][step],
+                    "o": ref["output"][step], "c": ref["cell_state"][step],
+                    "c_prev": ref["cell_state"][step - 1] if step > 0 else np.zeros(H)}
+        np.testing.assert_allclose(sigmoid(detail["pre_f"]), detail["f"], atol=1e-5)
+    else:
+        expected = {"pre_r": from_input[:H] + from_hidden[:H], "pre_z": from_input[H:2 * H] + from_hidden[H:2 * H],
+                    "in_n": from_input[2 * H:], "hn": from_hidden[2 * H:],
+                    "r": ref["reset"][step], "z": ref["update"][step], "n": ref["candidate"][step]}
+        np.testing.assert_allclose(np.tanh(detail["in_n"] + detail["r"] * detail["hn"]), detail["n"], atol=1e-5)
+    expected |= {"h_prev": h_prev, "h": ref["hidden"][step]}
+    assert set(detail) == set(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(detail[name], value, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("z, sentence", [(0.9, "mostly kept its previous state"),
+                                         (0.1, "mostly took the new candidate")])
+def test_the_gru_step_sentence_follows_pytorchs_convention_that_z_one_keeps(z, sentence):
+    detail = {"z": np.array([z])}
+    assert describe_step("gru", detail, unit=0).startswith(sentence)
+    assert f"took {1 - z:.2f} of the candidate" in describe_step("gru", detail, unit=0, first=True)
+
+
+@pytest.mark.parametrize("f, i, sentence", [
+    (0.9, 0.1, "mostly kept its memory"), (0.1, 0.9, "mostly replaced its memory"),
+    (0.9, 0.9, "kept its memory and also wrote"), (0.1, 0.1, "mostly let its memory go"),
+])
+def test_the_lstm_step_sentence_reads_the_forget_and_input_gates(f, i, sentence):
+    detail = {"f": np.array([f]), "i": np.array([i])}
+    assert describe_step("lstm", detail, unit=0).startswith(sentence)
+
+
+def test_saturation_counts_below_0_1_and_above_0_9_only():
+    """Karpathy et al.'s thresholds: 0.15 and 0.85 are not saturated."""
+    column = np.array([0.05, 0.15, 0.5, 0.85, 0.95], dtype=np.float32)
+    gate = np.repeat(column[None, :, None], 2, axis=2)  # (layers=1, T=5, H=2)
+    fake = SimpleNamespace(gates={"input": gate, "forget": gate, "output": gate, "candidate": gate})
+    table = saturation(fake)
+    assert set(table["gate"]) == {"input", "forget", "output"}
+    np.testing.assert_allclose(table["low"], 0.2)
+    np.testing.assert_allclose(table["high"], 0.2)

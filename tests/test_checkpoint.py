@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,8 @@ from safetensors.torch import save_file
 
 import rnnviz
 from rnnviz import CheckpointError
-from rnnviz.checkpoint import load_from_bytes
+from rnnviz import checkpoint
+from rnnviz.checkpoint import load_from_bytes, load_upload
 from conftest import random_model
 
 
@@ -35,9 +37,12 @@ def test_a_saved_model_loads_back_with_identical_behaviour(saved):
     np.testing.assert_array_equal(loaded.predict_proba(text), model.predict_proba(text))
 
 
-def test_the_json_path_works_as_well_as_the_weights_path(saved):
-    _, stem = saved
-    assert rnnviz.load(stem.with_suffix(".json")).cell in ("lstm", "gru")
+def test_the_json_path_loads_the_same_model_as_the_weights_path(saved):
+    model, stem = saved
+    loaded = rnnviz.load(stem.with_suffix(".json"))
+    assert (loaded.cell, loaded.name, loaded.labels) == (model.cell, "tiny", model.labels)
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor, rtol=0, atol=0)
 
 
 def test_an_unknown_name_lists_the_shipped_models():
@@ -166,3 +171,67 @@ def test_a_copied_checkpoint_loads_by_path_from_anywhere(saved, tmp_path):
     for suffix in (".safetensors", ".json"):
         shutil.copy(stem.with_suffix(suffix), other / f"mine{suffix}")
     assert rnnviz.load(str(other / "mine.safetensors")).name == "mine"
+
+
+def _resave(model, stem, change) -> None:
+    """Write ``model``'s weights to STEM.safetensors after ``change`` edits the state dict."""
+    state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    change(state)
+    save_file(state, str(stem.with_suffix(".safetensors")))
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool])
+def test_weights_that_are_not_floats_are_refused(saved, dtype):
+    model, stem = saved
+    _resave(model, stem, lambda state: state.update({"head.bias": state["head.bias"].to(dtype)}))
+    with pytest.raises(CheckpointError, match="dtype"):
+        rnnviz.load(stem)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_weights_in_any_float_type_load_as_float32(saved, dtype):
+    model, stem = saved
+    _resave(model, stem, lambda state: state.update({k: v.to(dtype) for k, v in state.items()}))
+    loaded = rnnviz.load(stem)
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    torch.testing.assert_close(loaded.head.weight, model.head.weight.to(dtype).float(), rtol=0, atol=0)
+
+
+def test_a_tensor_the_config_does_not_describe_is_refused(saved):
+    model, stem = saved
+    _resave(model, stem, lambda state: state.update(surprise=torch.zeros(3)))
+    with pytest.raises(CheckpointError, match="does not describe"):
+        rnnviz.load(stem)
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(saved, monkeypatch):
+    _, stem = saved
+    files = {"tiny.safetensors": stem.with_suffix(".safetensors").read_bytes(),
+             "tiny.json": stem.with_suffix(".json").read_bytes()}
+    assert load_upload(files).name == "tiny"
+    monkeypatch.setattr(checkpoint, "MAX_UPLOAD_BYTES", len(files["tiny.safetensors"]) - 1)
+    with pytest.raises(CheckpointError, match="upload limit"):
+        load_upload(files)
+
+
+@pytest.mark.parametrize("limit, suffix", [("MAX_WEIGHTS_BYTES", ".safetensors"), ("MAX_CONFIG_BYTES", ".json")])
+def test_a_file_over_the_size_limit_is_refused_by_path_before_it_is_opened(saved, monkeypatch, limit, suffix):
+    _, stem = saved
+    too_large = stem.with_suffix(suffix)
+    monkeypatch.setattr(checkpoint, limit, too_large.stat().st_size - 1)
+    opened = []
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda path, *args, **kw: opened.append(path) or real_open(path, *args, **kw))
+    with pytest.raises(CheckpointError, match="larger than"):
+        rnnviz.load(stem)
+    assert too_large not in opened
+
+
+@pytest.mark.parametrize("lowercase, tokens", [(True, ["good", "film"]), (False, ["Good", "Film"])])
+def test_the_lowercase_flag_survives_saving_and_decides_the_tokens(tmp_path, lowercase, tokens):
+    model = random_model("gru")
+    model.info.lowercase = lowercase
+    rnnviz.save(model, tmp_path / "cased")
+    loaded = rnnviz.load(tmp_path / "cased.safetensors")
+    assert loaded.info.lowercase is lowercase
+    assert loaded.tokenize("Good Film") == tokens and rnnviz.trace(loaded, "Good Film").tokens == tokens

@@ -32,7 +32,8 @@ def files(tmp_path) -> tuple[bytes, dict]:
     return (tmp_path / "tiny.safetensors").read_bytes(), json.loads((tmp_path / "tiny.json").read_text())
 
 
-def hostile_config(vocab_size: int = 2, embedding_dim: int = 4096, hidden_size: int = 4096, num_layers: int = 8) -> bytes:
+def hostile_config(vocab_size: int = 2, embedding_dim: int = 4096, hidden_size: int = 4096,
+                   num_layers: int = 8) -> bytes:
     """A config inside the byte limits that describes a huge model (the issue's is 237 bytes)."""
     return json.dumps({
         "format": "rnnviz-checkpoint", "format_version": 1, "labels": ["neg", "pos"],
@@ -184,7 +185,8 @@ def _deep(depth: int) -> str:
 CONFIG_EDITS = {
     "JSON nested 100,000 deep": (lambda d: None, lambda text: text[:-1] + ', "training": ' + _deep(100_000) + "}",
                                  "deeply"),
-    "a 5,000-digit integer": (lambda d: None, lambda text: text.replace('"hidden_size": 8', '"hidden_size": ' + "9" * 5000),
+    "a 5,000-digit integer": (lambda d: None,
+                              lambda text: text.replace('"hidden_size": 8', '"hidden_size": ' + "9" * 5000),
                               "number too long"),
     "a 4,000-digit integer": (lambda d: d["config"].update(hidden_size=10**3999), None, "over the limit"),
     'dropout "0.5"': (lambda d: d["config"].update(dropout="0.5"), None, "dropout must be a number"),

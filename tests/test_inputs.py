@@ -87,22 +87,39 @@ def test_100000_characters_of_prose_finish_fast_and_say_they_were_cut():
     assert_consistent(tr)
 
 
-def test_the_same_text_gives_the_same_numbers_every_time(models):
+def _with_dropout(model):
+    """``model`` with dropout 0.5 on the embedding, the head input and between layers, left in training mode."""
+    model.dropout.p = 0.5
+    model.rnn.dropout = 0.5
+    return model.train()
+
+
+def test_the_same_text_gives_the_same_numbers_every_time_even_in_training_mode():
+    """Dropout never reaches a trace or a prediction: a model left in training mode reads like an evaluated one."""
     text = "The acting was not good, but the story was great."
-    for model in models:
-        first, second = rnnviz.trace(model, text), rnnviz.trace(model, text)
-        assert first.tokens == second.tokens
-        for name, values in first.quantities().items():
-            np.testing.assert_array_equal(values, second.quantities()[name])
-        np.testing.assert_array_equal(first.probs, second.probs)
-        np.testing.assert_array_equal(model.predict_proba(text), model.predict_proba(text))
+    model = random_model("lstm", layers=2, seed=1)
+    evaluated_trace, evaluated_probs = rnnviz.trace(model, text), model.predict_proba(text)
+    _with_dropout(model)
+    for _ in range(3):
+        tr = rnnviz.trace(model, text)
+        for name, values in evaluated_trace.quantities().items():
+            np.testing.assert_array_equal(tr.quantities()[name], values, err_msg=name)
+        np.testing.assert_array_equal(tr.probs, evaluated_trace.probs)
+        np.testing.assert_array_equal(model.predict_proba(text), evaluated_probs)
+    assert model.training, "predict_proba must give back the mode it found"
 
 
-def test_loading_twice_gives_the_same_numbers(tmp_path):
-    rnnviz.save(random_model("gru", seed=4), tmp_path / "m")
-    first = rnnviz.trace(rnnviz.load(tmp_path / "m.safetensors"), "a fine film")
-    second = rnnviz.trace(rnnviz.load(tmp_path / "m.safetensors"), "a fine film")
-    np.testing.assert_array_equal(first.hidden, second.hidden)
+def test_a_loaded_model_computes_exactly_what_the_saved_one_did(tmp_path, cell):
+    model = _with_dropout(random_model(cell, layers=2, seed=4))
+    rnnviz.save(model, tmp_path / "m")
+    expected = rnnviz.trace(model, "a fine film , not a dull one")
+    for _ in range(2):
+        loaded = rnnviz.load(tmp_path / "m.safetensors")
+        assert not loaded.training and loaded.config == model.config
+        tr = rnnviz.trace(loaded, "a fine film , not a dull one")
+        for name, values in expected.quantities().items():
+            np.testing.assert_array_equal(tr.quantities()[name], values, err_msg=name)
+        np.testing.assert_array_equal(tr.probs, expected.probs)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

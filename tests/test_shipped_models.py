@@ -7,6 +7,7 @@ import torch
 
 import rnnviz
 from rnnviz.checkpoint import PRETRAINED_DIR
+from rnnviz.model import parameter_count
 
 SHIPPED = rnnviz.available_models()
 CLEAR = [
@@ -19,8 +20,19 @@ CLEAR = [
 ]
 
 
-def test_models_are_shipped():
-    assert SHIPPED, "pretrained/ must never be empty"
+DOCUMENTED = ["gru-imdb", "gru-sst2", "lstm-imdb", "lstm-sst2"]
+"""The models pretrained/README.md describes; the app opens on lstm-sst2."""
+
+
+def test_the_documented_models_are_shipped_as_whole_file_pairs():
+    assert SHIPPED == DOCUMENTED
+    readme = (PRETRAINED_DIR / "README.md").read_text()
+    for name in DOCUMENTED:
+        assert f"| `{name}` |" in readme
+        weights, config = PRETRAINED_DIR / f"{name}.safetensors", PRETRAINED_DIR / f"{name}.json"
+        assert weights.is_file() and config.is_file()
+        model = rnnviz.load(name)
+        assert weights.stat().st_size >= 4 * parameter_count(model.config)  # float32: not truncated
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -9,64 +9,11 @@ import torch
 
 import rnnviz
 from conftest import random_model, random_text
+from reference import textbook_gru, textbook_lstm
 
 TOLERANCE = 1e-5
 LENGTHS = [1, 2, 37, 500]
 LAYERS = [1, 2, 3]
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def weights_of(model, layer: int) -> list[np.ndarray]:
-    """One layer's W_ih, W_hh, b_ih, b_hh in float64, read straight from the nn.LSTM / nn.GRU."""
-    return [getattr(model.rnn, f"{k}_l{layer}").detach().double().numpy()
-            for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-
-
-def textbook_lstm(model, x: np.ndarray) -> list[dict[str, np.ndarray]]:
-    """DESIGN.md's LSTM equations, one step at a time, in float64; rows stacked i, f, g, o."""
-    layers = []
-    for layer in range(model.config.num_layers):
-        w_ih, w_hh, b_ih, b_hh = weights_of(model, layer)
-        H = w_hh.shape[1]
-        h, c = np.zeros(H), np.zeros(H)
-        record = {k: [] for k in ("input", "forget", "candidate", "output", "cell_state", "hidden")}
-        for x_t in x:
-            pre = w_ih @ x_t + b_ih + w_hh @ h + b_hh
-            i = sigmoid(pre[:H])
-            f = sigmoid(pre[H:2 * H])
-            g = np.tanh(pre[2 * H:3 * H])
-            o = sigmoid(pre[3 * H:])
-            c = f * c + i * g
-            h = o * np.tanh(c)
-            for name, value in zip(record, (i, f, g, o, c, h)):
-                record[name].append(value)
-        layers.append({k: np.array(v) for k, v in record.items()})
-        x = layers[-1]["hidden"]
-    return layers
-
-
-def textbook_gru(model, x: np.ndarray) -> list[dict[str, np.ndarray]]:
-    """DESIGN.md's GRU equations (z = 1 keeps the old state), one step at a time; rows stacked r, z, n."""
-    layers = []
-    for layer in range(model.config.num_layers):
-        w_ih, w_hh, b_ih, b_hh = weights_of(model, layer)
-        H = w_hh.shape[1]
-        h = np.zeros(H)
-        record = {k: [] for k in ("reset", "update", "candidate", "hidden")}
-        for x_t in x:
-            gi, gh = w_ih @ x_t + b_ih, w_hh @ h + b_hh
-            r = sigmoid(gi[:H] + gh[:H])
-            z = sigmoid(gi[H:2 * H] + gh[H:2 * H])
-            n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
-            h = (1 - z) * n + z * h
-            for name, value in zip(record, (r, z, n, h)):
-                record[name].append(value)
-        layers.append({k: np.array(v) for k, v in record.items()})
-        x = layers[-1]["hidden"]
-    return layers
 
 
 @pytest.mark.parametrize("layers", LAYERS)
@@ -147,3 +94,17 @@ def test_predict_proba_batched_equals_one_at_a_time(cell):
     np.testing.assert_allclose(together, alone, atol=TOLERANCE)
     for text, row in zip(texts, together):
         np.testing.assert_allclose(rnnviz.trace(model, text).probs[-1], row, atol=TOLERANCE)
+
+
+def test_predictions_read_exactly_max_tokens_tokens(cell):
+    """predict_ids cuts every text at max_tokens: not one token more or less, batched or alone, as the trace does."""
+    model = random_model(cell, layers=2, seed=6)
+    text = random_text(10, seed=6)
+    ids = model.encode(model.tokenize(text))
+    read = {n: model.predict_ids([ids[:n]])[0] for n in (5, 6, 10)}  # no cut yet: max_tokens is 5,000
+    assert not np.allclose(read[6], read[5], atol=1e-4) and not np.allclose(read[6], read[10], atol=1e-4)
+    model.max_tokens = 6
+    np.testing.assert_allclose(model.predict_ids([ids])[0], read[6], atol=TOLERANCE)
+    np.testing.assert_allclose(model.predict_ids([ids, ids[:3]], batch_size=2)[0], read[6], atol=TOLERANCE)
+    np.testing.assert_allclose(model.predict_proba(text)[0], read[6], atol=TOLERANCE)
+    np.testing.assert_allclose(rnnviz.trace(model, text).probs[-1], read[6], atol=TOLERANCE)
