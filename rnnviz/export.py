@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Mapping
 
+import pandas as pd
+
+from .attribution import Attribution
 from .trace import Trace
 
 
@@ -20,6 +24,21 @@ def trace_csv(tr: Trace) -> bytes:
 def steps_csv(tr: Trace) -> bytes:
     """One row per token: keep score and the prediction after it."""
     return tr.steps_frame().to_csv(index=False).encode("utf-8")
+
+
+def scores_frame(tr: Trace, attributions: Mapping[str, Attribution]) -> pd.DataFrame:
+    """One row per token: ``Trace.steps_frame()`` plus a ``score_METHOD`` column per attribution given."""
+    frame = tr.steps_frame()
+    for method, att in attributions.items():
+        if att.tokens != tr.tokens:
+            raise ValueError(f"the {method} attribution read other tokens than the trace")
+        frame[f"score_{method}"] = att.scores
+    return frame
+
+
+def scores_csv(tr: Trace, attributions: Mapping[str, Attribution]) -> bytes:
+    """``scores_frame`` as CSV: every per-token score the reading view can tint by."""
+    return scores_frame(tr, attributions).to_csv(index=False).encode("utf-8")
 
 
 def trace_json(tr: Trace) -> bytes:

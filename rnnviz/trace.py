@@ -127,10 +127,10 @@ class Trace:
         return frame
 
     def steps_frame(self) -> pd.DataFrame:
-        """One row per token: step, token, token_id, unknown, keep, and the probability of each label."""
+        """One row per token: step, token, token_id, unknown, keep, keep_read, and the probability of each label."""
         frame = pd.DataFrame({
             "step": np.arange(len(self.tokens)), "token": self.tokens, "token_id": self.token_ids,
-            "unknown": self.unknown, "keep": self.keep,
+            "unknown": self.unknown, "keep": self.keep, "keep_read": self.keep_read,
         })
         for k, label in enumerate(self.labels):
             frame[f"p_{label}"] = self.probs[:, k]

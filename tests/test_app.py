@@ -258,3 +258,14 @@ def test_an_upload_stays_in_its_own_session(tmp_path):
     assert_clean(second)
     assert not second.metric, "another session must not see the uploaded model"
     assert any("Upload both files" in i.value for i in second.sidebar.info)
+
+
+@pytest.mark.parametrize("tint", ["kept", "kept where read", "decided", "occlusion", "integrated gradients"])
+def test_the_reading_view_tints_the_text_by_every_score_and_keeps_the_choice_in_the_link(tint):
+    app = run_app(model="gru-sst2", tint=tint, text="not bad at all , really")
+    assert_clean(app)
+    assert app.selectbox(key="tint").value == tint
+    [paragraph] = [h.proto.body for h in app.get("html") if "rnnviz-running-text" in h.proto.body]
+    assert paragraph.count('class="rnnviz-token') == 6
+    titles = re.findall(r'title="([^"]*)"', paragraph)
+    assert all("position" in title for title in titles) and len(set(titles)) == 6

@@ -54,10 +54,21 @@ def test_the_json_holds_the_same_numbers_as_the_arrays(trace):
     assert document["unknown"] == trace.unknown.tolist()
 
 
-def test_the_per_token_table_has_keep_and_each_label(trace):
+def test_the_per_token_table_has_both_keep_scores_and_each_label(trace):
     frame = trace.steps_frame()
-    assert list(frame.columns) == ["step", "token", "token_id", "unknown", "keep", "p_negative", "p_positive"]
+    assert list(frame.columns) == ["step", "token", "token_id", "unknown", "keep", "keep_read", "p_negative",
+                                   "p_positive"]
     assert frame["unknown"].tolist() == trace.unknown.tolist()
+
+
+def test_the_scores_table_has_a_column_per_attribution_equal_to_its_scores(trace, cell):
+    model = random_model(cell, layers=2, hidden=10)
+    tr = rnnviz.trace(model, trace.text)
+    attributions = {m: rnnviz.attribute(model, trace.text, method=m, trace=tr) for m in ("decomposition", "occlusion")}
+    frame = rnnviz.export.scores_frame(tr, attributions)
+    np.testing.assert_array_equal(frame["score_occlusion"], attributions["occlusion"].scores)
+    np.testing.assert_array_equal(frame["keep_read"], tr.keep_read)
+    assert b"score_decomposition" in rnnviz.export.scores_csv(tr, attributions)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import streamlit as st
 from rnnviz import export, figures
 
 from ..context import ViewContext
+from ..scores import ATTRIBUTION_METHODS, attribution
 from ..widgets import how_to_read
 
 SNIPPET_TEXT_CHARS = 300
@@ -31,8 +32,10 @@ def render(ctx: ViewContext) -> None:
     about = [f"Model: {tr.model_name or 'uploaded'} ({tr.cell.upper()}, layer {ctx.layer})",
              f"Prediction: {label} ({confidence:.1%})", f"Text: {tr.text}"]
     st.download_button("Trace as CSV (long table)", lambda: export.trace_csv(tr), f"{stem}-trace.csv", "text/csv")
-    st.download_button("Per-token CSV (keep score, prediction)", lambda: export.steps_csv(tr), f"{stem}-tokens.csv",
-                       "text/csv")
+    st.download_button(
+        "Per-token CSV (keep scores, every attribution, prediction)",
+        lambda: export.scores_csv(tr, {method: attribution(ctx, method) for method in ATTRIBUTION_METHODS.values()}),
+        f"{stem}-tokens.csv", "text/csv", help="Computing occlusion and integrated gradients takes a few seconds.")
     st.download_button("Trace as JSON", lambda: export.trace_json(tr), f"{stem}-trace.json", "application/json")
     st.download_button(
         "Charts as HTML (prediction line and heatmaps of the tokens shown)",

@@ -9,6 +9,7 @@ from rnnviz import analysis, equations, figures
 from rnnviz.running_text import context_html
 
 from ..context import ViewContext
+from ..scores import attribution
 from ..widgets import how_to_read, literal, show
 
 
@@ -34,6 +35,10 @@ def render(ctx: ViewContext) -> None:
     detail = analysis.step_detail(ctx.model, tr, ctx.layer, step)
     st.markdown(f"At token **{literal(tr.tokens[step])}** (position {step}), unit {unit} "
                 f"{analysis.describe_step(tr.cell, detail, unit, first=step == 0)}.")
+    decided = attribution(ctx, "decomposition")
+    st.caption(f"This token's scores: keep {tr.keep[step]:.3g} (all units), {tr.keep_read[step]:.3g} (units the "
+               f"prediction reads); decided {decided.scores[step]:+.3f} of the {literal(tr.labels[decided.target])} "
+               f"margin {decided.margin:+.2f}.")
     maths, bars = st.columns([3, 2])
     v = {name: float(values[unit]) for name, values in detail.items()}
     with maths:
