@@ -202,31 +202,49 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
     return detail
 
 
+def _band(gate: float) -> str:
+    """"high" (>= 0.6), "low" (<= 0.4) or "half": a gate near 0.5 neither keeps nor lets go."""
+    return "high" if gate >= 0.6 else "low" if gate <= 0.4 else "half"
+
+
+def _signed(value: float) -> str:
+    """Two decimals with a sign, never "-0.00"."""
+    rounded = round(value, 2)
+    return f"{rounded if rounded != 0 else 0.0:+.2f}"
+
+
+_LSTM_SENTENCES = {
+    ("high", "low"): "mostly kept its memory", ("high", "high"): "kept its memory and also wrote new content",
+    ("high", "half"): "kept its memory and wrote some new content",
+    ("low", "high"): "mostly replaced its memory with new content",
+    ("low", "low"): "mostly let its memory go and wrote little",
+    ("low", "half"): "let its memory go and wrote some new content",
+    ("half", "high"): "kept about half its memory and wrote new content",
+    ("half", "low"): "kept about half its memory and wrote little",
+    ("half", "half"): "kept about half its memory and wrote about half the new content",
+}
+"""(forget band, input band) -> what an LSTM unit did."""
+_GRU_SENTENCES = {"high": "mostly kept its previous state", "low": "mostly took the new candidate",
+                  "half": "mixed its previous state and the new candidate about equally"}
+
+
 def describe_step(cell: str, detail: Mapping[str, np.ndarray], unit: int, first: bool = False) -> str:
     """One plain sentence on what a unit did at a step, e.g. "mostly kept its memory (f = 0.93, i = 0.12)".
 
-    At the first token there is no memory yet, so only what was written is described.
+    Gates within 0.1 of one half are described as such, not as keeping or letting go. At the first token
+    there is no memory yet, so only what was written is described.
     """
     if first:
         if cell == "lstm":
-            return (f"started from an empty memory and wrote {float(detail['c'][unit]):+.2f} into it "
+            return (f"started from an empty memory and wrote {_signed(float(detail['c'][unit]))} into it "
                     f"(input gate i = {float(detail['i'][unit]):.2f})")
         return (f"started from an empty state and took {1 - float(detail['z'][unit]):.2f} of the candidate "
                 f"(1 - z, with update gate z = {float(detail['z'][unit]):.2f})")
     if cell == "lstm":
         f, i = float(detail["f"][unit]), float(detail["i"][unit])
-        if f >= 0.5 and i < 0.5:
-            what = "mostly kept its memory"
-        elif f < 0.5 and i >= 0.5:
-            what = "mostly replaced its memory with new content"
-        elif f >= 0.5:
-            what = "kept its memory and also wrote new content"
-        else:
-            what = "mostly let its memory go and wrote little"
-        return f"{what} (forget gate f = {f:.2f}, input gate i = {i:.2f})"
+        return f"{_LSTM_SENTENCES[_band(f), _band(i)]} (forget gate f = {f:.2f}, input gate i = {i:.2f})"
     z = float(detail["z"][unit])
-    what = "mostly kept its previous state" if z >= 0.5 else "mostly took the new candidate"
-    return f"{what} (update gate z = {z:.2f}; in PyTorch z = 1 keeps the old state)"
+    return f"{_GRU_SENTENCES[_band(z)]} (update gate z = {z:.2f}; in PyTorch z = 1 keeps the old state)"
 
 
 def align_tokens(first: Sequence[str], second: Sequence[str]) -> list[tuple[int | None, int | None]]:

@@ -257,6 +257,20 @@ def test_the_lstm_step_sentence_reads_the_forget_and_input_gates(f, i, sentence)
     assert describe_step("lstm", detail, unit=0).startswith(sentence)
 
 
+@pytest.mark.parametrize("cell, detail, sentence", [
+    ("lstm", {"f": 0.5, "i": 0.1}, "kept about half its memory and wrote little"),
+    ("lstm", {"f": 0.55, "i": 0.52}, "kept about half its memory and wrote about half"),
+    ("gru", {"z": 0.5}, "mixed its previous state and the new candidate about equally"),
+])
+def test_a_gate_near_one_half_is_not_called_keeping_or_letting_go(cell, detail, sentence):
+    assert describe_step(cell, {k: np.array([v]) for k, v in detail.items()}, unit=0).startswith(sentence)
+
+
+def test_a_tiny_negative_write_is_not_printed_as_minus_zero():
+    detail = {"c": np.array([-0.001]), "i": np.array([0.2])}
+    assert "wrote +0.00 into it" in describe_step("lstm", detail, unit=0, first=True)
+
+
 def test_saturation_counts_below_0_1_and_above_0_9_only():
     """Karpathy et al.'s thresholds: 0.15 and 0.85 are not saturated."""
     column = np.array([0.05, 0.15, 0.5, 0.85, 0.95], dtype=np.float32)

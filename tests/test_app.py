@@ -269,3 +269,18 @@ def test_the_reading_view_tints_the_text_by_every_score_and_keeps_the_choice_in_
     assert paragraph.count('class="rnnviz-token') == 6
     titles = re.findall(r'title="([^"]*)"', paragraph)
     assert all("position" in title for title in titles) and len(set(titles)) == 6
+
+
+def test_step_through_says_in_words_what_the_library_computes_for_that_unit_and_step():
+    from rnnviz import analysis
+    app = run_app(view="Step through", model="gru-sst2", text="a dull and lifeless film")
+    app.button[1].click().run()
+    app.button[1].click().run()
+    assert_clean(app)
+    unit = app.selectbox(key="step_unit").value
+    model = rnnviz.load("gru-sst2")
+    tr = rnnviz.trace(model, "a dull and lifeless film")
+    detail = analysis.step_detail(model, tr, 0, 2)
+    sentence = analysis.describe_step("gru", detail, unit)
+    assert any(f"(position 2), unit {unit} {sentence}" in shown(m.value) for m in app.markdown)
+    assert not any("-0.00" in m.value for m in app.markdown)
