@@ -84,7 +84,8 @@ class RNNTrace:
         return frame
 
 
-def _kind(rnn: nn.RNNBase) -> str:
+def kernel_kind(rnn: nn.RNNBase) -> str:
+    """PyTorch's name for the module's kernel: "LSTM", "GRU", "RNN_TANH" or "RNN_RELU"."""
     if isinstance(rnn, nn.LSTM):
         return "LSTM"
     if isinstance(rnn, nn.GRU):
@@ -133,9 +134,12 @@ def _affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     return torch.addmm(bias, x, weight.t()) if bias is not None else x @ weight.t()
 
 
-def _direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None], h0: torch.Tensor,
+def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None], h0: torch.Tensor,
                       c0: torch.Tensor | None) -> dict[str, torch.Tensor]:
-    """Gates and states of one layer and direction, in reading order, each (T, H)."""
+    """Gates and states of one layer and direction, in reading order, each (T, H) (the cell state on the CPU).
+
+    ``kind`` is ``kernel_kind(rnn)``; ``h0`` (H_out,) and ``c0`` (H,) the initial state (``c0`` None but for LSTM).
+    """
     h = _run_direction(kind, x, w, h0, c0)
     h_prev = torch.cat([h0[None], h[:-1]])
     from_input, from_hidden = _affine(x, w["w_ih"], w["b_ih"]), _affine(h_prev, w["w_hh"], w["b_hh"])
@@ -168,7 +172,7 @@ def trace_rnn(rnn: nn.RNNBase, x: torch.Tensor, hx: Any = None) -> RNNTrace:
     LSTM the pair (h0, c0). The result equals ``rnn(x, hx)`` to float32 rounding, computed with eval-mode
     semantics (no dropout between layers).
     """
-    kind = _kind(rnn)
+    kind = kernel_kind(rnn)
     if x.dim() != 2 or x.shape[1] != rnn.input_size:
         raise ValueError(f"x must be one sequence of shape (T, {rnn.input_size}), not {tuple(x.shape)}")
     if len(x) == 0:
@@ -183,7 +187,7 @@ def trace_rnn(rnn: nn.RNNBase, x: torch.Tensor, hx: Any = None) -> RNNTrace:
         for direction in range(directions):
             index = layer * directions + direction
             source = layer_input.flip(0) if direction else layer_input
-            states = _direction_states(kind, source, direction_weights(rnn, layer, direction), h0[index],
+            states = direction_states(kind, source, direction_weights(rnn, layer, direction), h0[index],
                                        None if c0 is None else c0[index])
             per_direction.append({name: value.flip(0) if direction else value for name, value in states.items()})
         layers.append(per_direction)

@@ -17,10 +17,8 @@ import torch
 
 from .analysis import (final_memory_contributions, keep_matrix, margin_readout, reduce_keep,
                        reduce_keep_by_readout)
-from .model import SentimentModel, layer_weights, native_rnn_kernels, run_layer
-
-LSTM_GATES = ("input", "forget", "output", "candidate")
-GRU_GATES = ("reset", "update", "candidate")
+from .model import SentimentModel, native_rnn_kernels
+from .rnn_trace import GRU_GATES, LSTM_GATES, direction_states, direction_weights, kernel_kind
 
 
 @dataclass
@@ -154,55 +152,22 @@ class Trace:
         }
 
 
-def _lstm_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, Any]:
-    """One LSTM layer's gates and states (numpy), plus its hidden states as a tensor under "_h" for the next layer."""
-    w_ih, w_hh, b_ih, b_hh = weights
-    hidden_size = w_hh.shape[1]
-    h = run_layer("lstm", x, weights)
-    h_prev = torch.cat([h.new_zeros(1, hidden_size), h[:-1]])
-    pre = torch.addmm(b_ih, x, w_ih.t()) + torch.addmm(b_hh, h_prev, w_hh.t())
-    i, f, g, o = pre.chunk(4, dim=1)
-    i, f, o, g = torch.sigmoid(i).numpy(), torch.sigmoid(f).numpy(), torch.sigmoid(o).numpy(), torch.tanh(g).numpy()
-    written = i * g
-    c = np.empty_like(written)
-    previous = np.zeros(hidden_size, dtype=np.float32)
-    for t in range(len(c)):  # c_t = f_t * c_{t-1} + i_t * g_t, in place
-        np.multiply(f[t], previous, out=c[t])
-        c[t] += written[t]
-        previous = c[t]
-    return {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": c, "hidden": h.numpy(), "_h": h}
-
-
-def _gru_layer(x: torch.Tensor, weights: list[torch.Tensor]) -> dict[str, Any]:
-    """One GRU layer's gates and hidden states (numpy), plus the hidden states as a tensor under "_h"."""
-    w_ih, w_hh, b_ih, b_hh = weights
-    h = run_layer("gru", x, weights)
-    h_prev = torch.cat([h.new_zeros(1, w_hh.shape[1]), h[:-1]])
-    gi = torch.addmm(b_ih, x, w_ih.t())
-    gh = torch.addmm(b_hh, h_prev, w_hh.t())
-    i_r, i_z, i_n = gi.chunk(3, dim=1)
-    h_r, h_z, h_n = gh.chunk(3, dim=1)
-    r = torch.sigmoid(i_r + h_r)
-    z = torch.sigmoid(i_z + h_z)
-    n = torch.tanh(i_n + r * h_n)
-    return {"reset": r.numpy(), "update": z.numpy(), "candidate": n.numpy(), "hidden": h.numpy(), "_h": h}
-
-
 def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: str = "",
               n_tokens_total: int | None = None) -> Trace:
     """Trace already-encoded tokens (at least one). ``trace`` is the usual entry point."""
     if not ids:
         raise ValueError("nothing to trace: the text has no tokens")
     n_tokens_total = len(tokens) if n_tokens_total is None else n_tokens_total
-    layer_fn = _lstm_layer if model.cell == "lstm" else _gru_layer
     gate_names = LSTM_GATES if model.cell == "lstm" else GRU_GATES
+    kind = kernel_kind(model.rnn)
     with torch.no_grad(), native_rnn_kernels():
         x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
+        zeros = x.new_zeros(model.config.hidden_size)
         layers = []
         for layer in range(model.config.num_layers):
-            result = layer_fn(x, layer_weights(model.rnn, layer))
-            x = result.pop("_h")
-            layers.append(result)
+            result = direction_states(kind, x, direction_weights(model.rnn, layer, 0), zeros, zeros)
+            x = result["hidden"]
+            layers.append({name: value.numpy() for name, value in result.items()})
         probs = torch.softmax(model.head(x), dim=-1).numpy()
 
     def stack(name: str) -> np.ndarray:
