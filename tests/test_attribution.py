@@ -99,7 +99,7 @@ def test_occlusion_is_the_margin_minus_the_margin_with_the_token_deleted(cell, l
 
 
 def test_occlusion_of_a_long_text_deletes_windows_and_spreads_each_drop_over_its_tokens(monkeypatch, cell):
-    monkeypatch.setattr(attribution, "OCCLUSION_MAX_DELETIONS", 4)
+    monkeypatch.setattr(attribution, "OCCLUSION_READ_BUDGET", 20)  # 10 tokens: ceil(100 / 40) = 3 per window
     model = random_model(cell, seed=8)
     text = random_text(10, seed=8)
     att = rnnviz.attribute(model, text, "occlusion")
