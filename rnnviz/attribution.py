@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .analysis import target_margin
-from .model import SentimentModel, native_rnn_kernels, pad_batch
+from .model import SentimentModel, multiply_adds_per_token, native_rnn_kernels, pad_batch
 from .trace import Trace, trace as run_trace
 
 METHODS = ("decomposition", "occlusion", "integrated_gradients")
@@ -37,10 +37,11 @@ On long reviews the path from the blank baseline can cross a near-jump of the ma
 alpha 0.064 and 0.065), which no step count here resolves; delta then reports it rather than hiding it."""
 IG_BATCH_TOKENS = 50_000
 """Interpolation steps per backward pass are capped so that steps x tokens stays under this (bounds memory)."""
-OCCLUSION_READ_BUDGET = 250_000
-"""Tokens occlusion may re-read in all (about 2 s on two shared cores). Each deletion re-reads what follows it, so
-leave-one-out re-reads T^2 / 2 tokens: exact up to 707 tokens; longer texts delete windows of ceil(T^2 / 500,000)
-consecutive tokens (13 at 2,500 tokens), which keeps the cost flat instead of quadratic."""
+OCCLUSION_BUDGET = 100_000_000_000
+"""Recurrent multiply-adds occlusion may spend re-reading (``multiply_adds_per_token`` x tokens re-read; about 250,000
+tokens of a shipped model, 2 to 3 s on two cores). Each deletion re-reads what follows it, so leave-one-out re-reads
+T^2 / 2 tokens: exact up to about 700 tokens for the shipped models; longer texts (or bigger models) delete windows
+of consecutive tokens (10 to 15 at 2,500 tokens), which keeps the cost flat instead of quadratic in the length."""
 BATCH_SIZE = 64
 
 
@@ -62,7 +63,7 @@ class Attribution:
     """Integrated gradients only: margin - baseline margin - scores.sum() (Captum's convergence delta, sign flipped)."""
     window: int = 1
     """Occlusion only: how many consecutive tokens each deletion removed (1 unless the text is long, see
-    OCCLUSION_READ_BUDGET)."""
+    OCCLUSION_BUDGET)."""
 
 
 def attribute(model: SentimentModel, text: str, method: str = "decomposition", target: int | None = None, *,
@@ -75,7 +76,7 @@ def attribute(model: SentimentModel, text: str, method: str = "decomposition", t
     c_t (``variant``; the default won the faithfulness benchmark). Multi-layer models are decomposed over the
     positions of the top layer: token t's score is what the top layer wrote at step t, which depends on
     tokens 0..t below. Needs a linear head. Pass ``trace`` (rnnviz.trace(model, text)) when at hand.
-    occlusion: scores[t] = margin - margin with token t deleted (a window of tokens past 707, OCCLUSION_READ_BUDGET).
+    occlusion: scores[t] = margin - margin with token t deleted (a window of tokens on long texts: OCCLUSION_BUDGET).
     integrated_gradients: Captum, on the embedding, from the padding embedding at every position, ``n_steps``.
 
     Raises ValueError for an unknown method or variant, a target that is not a class, or text without tokens.
@@ -146,6 +147,9 @@ def _margin_weights(model: SentimentModel, target: int) -> tuple[np.ndarray, flo
 
 def _decomposition(model: SentimentModel, tr: Trace, target: int, variant: str) -> tuple[np.ndarray, float]:
     """(scores, head bias part): scores = each token's part of h_T, times the head's margin weights."""
+    if tr.cell not in ("lstm", "gru"):
+        raise ValueError(f"the decomposition splits a gated memory (LSTM or GRU), which a {tr.cell!r} cell has not; "
+                         "use occlusion or integrated_gradients")
     weights, bias = _margin_weights(model, target)
     parts = _lstm_parts(tr, variant) if tr.cell == "lstm" else tr.contributions.astype(np.float64)
     return parts @ weights, bias
@@ -170,7 +174,8 @@ def _lstm_parts(tr: Trace, variant: str) -> np.ndarray:
 def _occlusion(model: SentimentModel, tr: Trace, target: int, margin: float) -> tuple[np.ndarray, int]:
     """(scores, window): margin minus the margin with each window deleted, spread evenly over its tokens."""
     length = len(tr.token_ids)
-    window = math.ceil(length * length / (2 * OCCLUSION_READ_BUDGET))
+    affordable_tokens = OCCLUSION_BUDGET // multiply_adds_per_token(model.config)
+    window = math.ceil(length * length / (2 * affordable_tokens))
     starts = np.arange(0, length, window)
     ends = np.minimum(starts + window, length)
     finals = _final_states_without(model, tr, starts, ends)

@@ -9,6 +9,7 @@ import torch
 import rnnviz
 from rnnviz import attribution
 from rnnviz.analysis import margin_readout
+from rnnviz.model import multiply_adds_per_token
 
 from conftest import random_model, random_text
 
@@ -99,8 +100,9 @@ def test_occlusion_is_the_margin_minus_the_margin_with_the_token_deleted(cell, l
 
 
 def test_occlusion_of_a_long_text_deletes_windows_and_spreads_each_drop_over_its_tokens(monkeypatch, cell):
-    monkeypatch.setattr(attribution, "OCCLUSION_READ_BUDGET", 20)  # 10 tokens: ceil(100 / 40) = 3 per window
     model = random_model(cell, seed=8)
+    per_token = multiply_adds_per_token(model.config)
+    monkeypatch.setattr(attribution, "OCCLUSION_BUDGET", 20 * per_token)  # 10 tokens: ceil(100 / 40) = 3 per window
     text = random_text(10, seed=8)
     att = rnnviz.attribute(model, text, "occlusion")
     ids = ids_of(model, text)
