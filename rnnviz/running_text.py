@@ -49,8 +49,8 @@ class TintScale:
         return np.where(finite, spot, 0.5)
 
     def colours(self, scores: np.ndarray) -> list[str]:
-        """CSS colours (``rgb(r, g, b)``) for the scores."""
-        return sample_colorscale(self.colorscale, self.position(scores).tolist())
+        """CSS colours (``#rrggbb``) for the scores."""
+        return [_hex(colour) for colour in sample_colorscale(self.colorscale, self.position(scores).tolist())]
 
     def ticks(self, count: int = 5) -> list[tuple[float, str]]:
         """(position 0..1, label) pairs for a legend."""
@@ -88,9 +88,14 @@ def signed_scale(scores: np.ndarray, legend: str) -> TintScale:
     return TintScale("RdBu", -bound, bound, signed=True, legend=legend)
 
 
+def _hex(rgb: str) -> str:
+    """'rgb(12, 34, 56)' (Plotly's sampled colours) -> '#0c2238': less than half the bytes in a long page."""
+    return "#" + "".join(f"{round(float(part)):02x}" for part in rgb[rgb.index("(") + 1 : -1].split(","))
+
+
 def _ink(background: str) -> str:
-    """Black or white text, whichever reads better on the background (relative luminance)."""
-    r, g, b = (int(float(part)) for part in background[background.index("(") + 1 : -1].split(","))
+    """Black or white text, whichever reads better on the ``#rrggbb`` background (relative luminance)."""
+    r, g, b = (int(background[k : k + 2], 16) for k in (1, 3, 5))
     return "#000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 140 else "#fff"
 
 
@@ -113,9 +118,8 @@ def tinted_html(tokens: Sequence[str], scores: np.ndarray, scale: TintScale, hov
     for index, (separator, token, colour, tip) in enumerate(zip(join_tokens(tokens), tokens, scale.colours(scores), hover)):
         unknown_class = " rnnviz-unknown" if unknown is not None and unknown[index] else ""
         spans.append(
-            f'{separator}<span class="rnnviz-token{unknown_class}" data-position="{index}" '
-            f'title="{html.escape(tip, quote=True)}" style="background:{colour};color:{_ink(colour)}">'
-            f"{html.escape(token)}</span>")
+            f'{separator}<span class="rnnviz-token{unknown_class}" title="{html.escape(tip, quote=True)}" '
+            f'style="background:{colour};color:{_ink(colour)}">{html.escape(token)}</span>')
     return (f"<style>{TOKEN_CSS}</style>"
             f'<div class="rnnviz-running-text" style="font-size:{font_px}px;line-height:1.6;'
             f'font-family:sans-serif;word-wrap:break-word">{"".join(spans)}</div>')

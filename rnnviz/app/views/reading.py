@@ -19,9 +19,9 @@ def render(ctx: ViewContext) -> None:
     tint = TINTS[choice](ctx)
     legend.html(legend_html(tint.scale))
     positive = len(tr.labels) - 1
-    hover = [f"{token} · position {t} · {tint.name} {float(score):+.3g} · p({tr.labels[positive]}) after it "
+    hover = [f"position {t} · {tint.name} {float(score):+.3g} · p({tr.labels[positive]}) after it "
              f"{tr.probs[t, positive]:.3f}" + (" · unknown word" if tr.unknown[t] else "")
-             for t, (token, score) in enumerate(zip(tr.tokens, tint.scores))]
+             for t, score in enumerate(tint.scores)]
     st.html(tinted_html(tr.tokens, tint.scores, tint.scale, hover, unknown=tr.unknown))
     st.caption(tint.meaning.capitalize() + ".")
     show(figures.prediction_line(tr), "prediction")
