@@ -1,13 +1,14 @@
-"""How much slower is the instrumented trace than the plain fused forward? Ratios measured in one run.
+"""How much slower is the instrumented trace than what a user runs? Ratios measured in one run.
 
-    python benchmarks/trace_speed.py [--repeats 15] [--models lstm-imdb gru-imdb]
+    python benchmarks/trace_speed.py [--repeats 15] [--threads 1] [--models lstm-imdb gru-imdb]
 
-For T = 50, 230 and 2,500 tokens and each model it prints the median time of
-  plain   model.rnn(model.embedding(ids)) under no_grad, on PyTorch's native CPU kernels (what trace uses),
-  onednn  the same call on PyTorch's default backend (oneDNN): faster on an idle machine, far slower
-          beside other PyTorch work (benchmarks/rnn_backends.py), which is why trace does not use it,
-  trace   rnnviz.trace(model, text), tokenization of the text included,
-and the ratios trace / plain and trace / onednn. The first call of each kind and length is a warm-up and not counted.
+For T = 50, 230 and 2,596 tokens and each model, at the server's thread count (rnnviz.model.TRACE_THREADS
+unless --threads says otherwise), it times, interleaved round by round:
+  default  model.rnn(model.embedding(ids)) under no_grad with PyTorch's defaults (oneDNN for the LSTM),
+           what a user runs: the headline baseline,
+  native   the same call on PyTorch's native CPU kernels,
+  trace    rnnviz.trace(model, text), tokenization of the text included,
+and prints the medians and the ratios trace / default (headline) and trace / native.
 """
 
 from __future__ import annotations
@@ -17,64 +18,77 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import rnnviz  # noqa: E402
-from rnnviz.model import native_rnn_kernels  # noqa: E402
+from rnnviz.model import RNN_BACKEND, rnn_backend  # noqa: E402
 
-LENGTHS = (50, 230, 2500)
-
-
-def median_seconds(function, repeats: int) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+LONGEST = (ROOT / "tests" / "data" / "imdb_review_longest.txt").read_text(encoding="utf-8")
+LENGTHS = (50, 230, 2596)
 
 
 def text_of_length(model: rnnviz.SentimentModel, length: int) -> str:
-    """A text that tokenizes to exactly ``length`` tokens: plain known words, cycled."""
-    words = [w for w in model.vocab.tokens[2:400] if w.isalpha()]
-    text = " ".join(words[i % len(words)] for i in range(length))
-    assert len(model.tokenize(text)) == length
-    return text
+    """The shortest opening of the longest IMDB test review (2,596 tokens) that reads as ``length`` tokens or more."""
+    words = LONGEST.split()
+    low, high = 1, len(words)
+    while low < high:
+        middle = (low + high) // 2
+        if len(model.tokenize(" ".join(words[:middle]))) >= length:
+            high = middle
+        else:
+            low = middle + 1
+    return " ".join(words[:low])
+
+
+def interleaved_medians(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median seconds of each function, calling them in turn each round (so drift hits all alike)."""
+    for function in functions.values():
+        function()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            started = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--models", nargs="+", default=["lstm-imdb", "gru-imdb"])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, default=rnnviz.model.TRACE_THREADS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} threads, median of {args.repeats} runs after a warm-up")
-    print(f"{'model':<10} {'T':>5} {'plain ms':>9} {'onednn ms':>10} {'trace ms':>9} {'trace/plain':>12} "
-          f"{'trace/onednn':>13}")
+    print(f"torch {torch.__version__}, {args.threads} intra-op thread(s), trace on the {RNN_BACKEND} backend, "
+          f"median of {args.repeats} interleaved runs after a warm-up\n")
+    print("| model | tokens | default forward | native forward | trace | trace / default | trace / native |")
+    print("|---|---|---|---|---|---|---|")
     for name in args.models:
         model = rnnviz.load(name)
         for length in LENGTHS:
             text = text_of_length(model, length)
             ids = torch.tensor([model.encode(model.tokenize(text))])
+            length = ids.shape[1]
 
-            def plain() -> None:
+            def default() -> None:
                 with torch.no_grad():
                     model.rnn(model.embedding(ids))
 
-            def native_plain() -> None:
-                with native_rnn_kernels():
-                    plain()
+            def native() -> None:
+                with rnn_backend("native"):
+                    default()
 
-            native = median_seconds(native_plain, args.repeats)
-            default = median_seconds(plain, args.repeats)
-            traced = median_seconds(lambda: rnnviz.trace(model, text), args.repeats)
-            print(f"{name:<10} {length:>5} {native * 1e3:>9.2f} {default * 1e3:>10.2f} {traced * 1e3:>9.2f} "
-                  f"{traced / native:>11.2f}x {traced / default:>12.2f}x")
+            medians = interleaved_medians({"default": default, "native": native,
+                                           "trace": lambda: rnnviz.trace(model, text)}, args.repeats)
+            ms = {key: value * 1e3 for key, value in medians.items()}
+            print(f"| {name} | {length:,} | {ms['default']:.2f} ms | {ms['native']:.2f} ms | {ms['trace']:.2f} ms | "
+                  f"{ms['trace'] / ms['default']:.2f}x | {ms['trace'] / ms['native']:.2f}x |", flush=True)
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import Sequence
 
 from .checkpoint import CheckpointError, available_models, load
 from .export import write_trace
+from .model import use_trace_threads
 from .trace import Trace, trace
 
 BAR_WIDTH = 20
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trace_parser.add_argument("--rows", type=int, default=60, help="most tokens to list in the summary")
     commands.add_parser("models", help="list the shipped models")
     args = parser.parse_args(argv)
+    use_trace_threads()
 
     if args.command == "models":
         for name in available_models():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .model import layer_weights, native_rnn_kernels, run_layer
+from .model import layer_weights, rnn_backend, run_layer
 
 if TYPE_CHECKING:
     from .model import SentimentModel
@@ -138,7 +138,7 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
     layer = layer % trace.num_layers
     hidden = torch.tensor(trace.hidden[layer], requires_grad=True)
     x = hidden
-    with torch.enable_grad(), native_rnn_kernels():
+    with torch.enable_grad(), rnn_backend():
         for above in range(layer + 1, trace.num_layers):
             x = run_layer(trace.cell, x, [w.detach() for w in layer_weights(model.rnn, above)])
         logits = torch.nn.functional.linear(x[-1], model.head.weight.detach(), model.head.bias.detach())

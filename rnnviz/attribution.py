@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .analysis import target_margin
-from .model import SentimentModel, multiply_adds_per_token, native_rnn_kernels, pad_batch
+from .model import SentimentModel, multiply_adds_per_token, rnn_backend, pad_batch
 from .trace import Trace, trace as run_trace
 
 METHODS = ("decomposition", "occlusion", "integrated_gradients")
@@ -124,7 +124,7 @@ def _evaluating(model: SentimentModel) -> Iterator[None]:
     was_training = model.training
     model.eval()
     try:
-        with native_rnn_kernels():
+        with rnn_backend():
             yield
     finally:
         model.train(was_training)

@@ -32,17 +32,32 @@ of any size traces in seconds: the 64 MB LSTM with hidden size 2,896 that took 3
 its first 74 tokens in 3.4 s. ``SentimentModel.limit_compute`` applies it; shipped models are not limited."""
 
 
-@contextlib.contextmanager
-def native_rnn_kernels() -> Iterator[None]:
-    """Run RNNs on PyTorch's own CPU kernels instead of oneDNN's, for predictable latency.
+TRACE_THREADS = 1
+"""PyTorch intra-op threads per process for serving and the CLI (benchmarks/thread_policy.py): a server runs many
+traces at once, one per session thread, and more intra-op threads only make them fight over the cores."""
 
-    Measured here (benchmarks/rnn_backends.py): on an idle machine oneDNN's LSTM is about 3x faster,
-    but beside another PyTorch process (a model training on the same two cores) a single oneDNN call
-    took 1.9 s for 230 tokens and 15 s for 2,600, where the native kernels took 0.05 s and 0.25 s.
-    A shared classroom server cannot promise an idle machine, so inference takes the native kernels.
+
+def use_trace_threads() -> None:
+    """Apply the serving thread policy (TRACE_THREADS) to this process; the dashboard and the CLI call it at start."""
+    torch.set_num_threads(TRACE_THREADS)
+
+
+RNN_BACKENDS = ("onednn", "native")
+RNN_BACKEND = "onednn"
+"""The CPU kernel every trace and prediction runs on (benchmarks/thread_policy.py measures both)."""
+
+
+@contextlib.contextmanager
+def rnn_backend(name: str | None = None) -> Iterator[None]:
+    """Run RNNs on one CPU backend: "onednn" (PyTorch's default for the LSTM) or "native" (PyTorch's own kernels).
+
+    The GRU has no oneDNN kernel, so for it both mean the native one. Defaults to RNN_BACKEND.
     """
+    name = RNN_BACKEND if name is None else name
+    if name not in RNN_BACKENDS:
+        raise ValueError(f"unknown RNN backend {name!r}; choose one of {RNN_BACKENDS}")
     previous = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
+    torch.backends.mkldnn.enabled = name == "onednn"
     try:
         yield
     finally:
@@ -235,7 +250,7 @@ class SentimentModel(nn.Module):
         self.eval()
         probs = np.zeros((len(encoded), self.config.num_classes), dtype=np.float32)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        with native_rnn_kernels():
+        with rnn_backend():
             for start in range(0, len(order), batch_size):
                 batch = order[start : start + batch_size]
                 ids, lengths = pad_batch([encoded[i][: self.max_tokens] for i in batch], self.vocab.pad_id)

@@ -17,7 +17,7 @@ import torch
 
 from .analysis import (final_memory_contributions, keep_matrix, margin_readout, reduce_keep,
                        reduce_keep_by_readout)
-from .model import SentimentModel, native_rnn_kernels
+from .model import SentimentModel, rnn_backend
 from .rnn_trace import GRU_GATES, LSTM_GATES, direction_states, direction_weights, kernel_kind
 
 
@@ -160,7 +160,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     n_tokens_total = len(tokens) if n_tokens_total is None else n_tokens_total
     gate_names = LSTM_GATES if model.cell == "lstm" else GRU_GATES
     kind = kernel_kind(model.rnn)
-    with torch.no_grad(), native_rnn_kernels():
+    with torch.no_grad(), rnn_backend():
         x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
         zeros = x.new_zeros(model.config.hidden_size)
         layers = []

@@ -16,6 +16,9 @@ import streamlit as st
 import rnnviz
 from rnnviz import checkpoint
 from rnnviz.checkpoint import CheckpointError, available_models
+from rnnviz.model import use_trace_threads
+
+use_trace_threads()  # once per server process: every session's trace on one intra-op thread
 
 SESSION_TRACE_BYTES = 64 * 2**20
 """An uploaded model's traces kept per session, in bytes; the oldest go first."""
