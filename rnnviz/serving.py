@@ -101,7 +101,7 @@ async def visit(ws_url: str, query: dict[str, str | list[str]], timeout: float =
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     request = BackMsg()
-    request.rerun_script.query_string = urllib.parse.urlencode(query, doseq=True)
+    request.rerun_script.query_string = urllib.parse.urlencode(query, doseq=True, safe=",")  # as browsers send them
     request.rerun_script.page_script_hash = ""
     result = PageVisit(finished=False, seconds=0.0)
     started = time.perf_counter()
