@@ -298,9 +298,8 @@ def test_weights_too_large_for_float32_products_are_refused(tmp_path, cell):
 
 def test_a_trace_that_overflows_names_its_non_finite_quantities(cell):
     model = random_model(cell)
-    with torch.no_grad():
-        model.rnn.weight_ih_l0.fill_(3e38)
-        model.rnn.weight_ih_l0[::2] = -3e38
+    with torch.no_grad():  # NaN inputs: every backend's kernel gives NaN states (3e38 weights saturate on oneDNN)
+        model.embedding.weight.fill_(float("nan"))
     tr = rnnviz.trace(model, "the movie was not bad at all")
     assert "probs" in tr.nonfinite and "hidden" in tr.nonfinite
     assert set(tr.nonfinite) <= {*tr.quantities(), "probs"}
