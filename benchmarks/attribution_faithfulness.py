@@ -1,6 +1,7 @@
 """How faithful and how costly is each token score? Deletion AOPC, time per text, and keep above the display floor.
 
-    python benchmarks/attribution_faithfulness.py [--sst2 100] [--imdb 40] [--seed 0] [--repeats 3]
+    python benchmarks/attribution_faithfulness.py [--sst2 100] [--imdb 40] [--seed 0] [--repeats 3] [--threads 1]
+                                                  [--parts faithfulness timing floor]
 
 1. Faithfulness (deletion, AOPC): on a seeded sample of SST-2 test sentences (lstm-sst2, gru-sst2) and IMDB
    test reviews (lstm-imdb, gru-imdb), each model explaining its own prediction, delete the k tokens a score
@@ -36,11 +37,13 @@ import rnnviz  # noqa: E402
 from rnnviz.analysis import reduce_keep_by_readout, target_margin  # noqa: E402
 from rnnviz.attribution import DEFAULT_LSTM_VARIANT, LSTM_VARIANTS, METHODS  # noqa: E402
 from rnnviz.data import LabeledTexts, read_labeled  # noqa: E402
+from rnnviz.model import RNN_BACKEND, TRACE_THREADS  # noqa: E402
 from trace_speed import text_of_length  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 FLOOR = 1e-3
 LENGTHS = (50, 230, 2500)
+PARTS = ("faithfulness", "timing", "floor")
 
 
 def token_scores(model: rnnviz.SentimentModel, text: str, rng: np.random.Generator) -> tuple[dict, float]:
@@ -146,22 +149,8 @@ def sample(data: LabeledTexts, count: int, seed: int) -> list[str]:
     return [data.texts[i] for i in sorted(indices)]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sst2", type=int, default=100, help="SST-2 test sentences in the AOPC sample")
-    parser.add_argument("--imdb", type=int, default=40, help="IMDB test reviews in the AOPC sample")
-    parser.add_argument("--floor-reviews", type=int, default=50, help="median-length IMDB reviews for the floor share")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method and length (median)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--sst2-path", default=str(DATA / "sst2" / "test_labeled.tsv"))
-    parser.add_argument("--imdb-path", default=str(DATA / "imdb" / "test.csv.xz"))
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    sst2, imdb = read_labeled(args.sst2_path), read_labeled(args.imdb_path)
-    models = {name: rnnviz.load(name) for name in ("lstm-sst2", "gru-sst2", "lstm-imdb", "gru-imdb")}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}\n")
-
+def print_faithfulness(models: dict[str, rnnviz.SentimentModel], sst2: LabeledTexts, imdb: LabeledTexts,
+                       args: argparse.Namespace) -> None:
     print(f"## Deletion AOPC: mean drop in the predicted class's probability ({args.sst2} SST-2 test sentences, "
           f"{args.imdb} IMDB test reviews)\n")
     print("| model | score | k=1 | k=2 | k=5 | k=10% |\n| --- | --- | --- | --- | --- | --- |")
@@ -174,17 +163,49 @@ def main() -> int:
     print(f"\nLSTM decomposition by default: {DEFAULT_LSTM_VARIANT}. Integrated gradients, mean |delta| / |margin|: "
           + ", ".join(f"{name} {gap:.1%}" for name, gap in gaps.items()))
 
-    print(f"\n## Time per text as a ratio to rnnviz.trace (median of {args.repeats})\n")
+
+def print_timing(models: dict[str, rnnviz.SentimentModel], args: argparse.Namespace) -> None:
+    print(f"## Time per text as a ratio to rnnviz.trace (median of up to {args.repeats})\n")
     print("| model | tokens | trace ms | " + " | ".join(METHODS) + " |\n| --- | --- | --- | --- | --- | --- |")
     for name in ("lstm-imdb", "gru-imdb"):
         print("\n".join(timing_rows(models[name], args.repeats)))
 
-    print(f"\n## Per-token keep above the display floor ({FLOOR}) on median-length IMDB test reviews\n")
+
+def print_floor(models: dict[str, rnnviz.SentimentModel], imdb: LabeledTexts, args: argparse.Namespace) -> None:
+    print(f"## Per-token keep above the display floor ({FLOOR}) on median-length IMDB test reviews\n")
     print("| model | reviews | reduction | share above floor | median |\n| --- | --- | --- | --- | --- |")
     assert models["lstm-imdb"].info.lowercase == models["gru-imdb"].info.lowercase, "one tokenizer for both"
     lengths = np.array([len(models["lstm-imdb"].tokenize(text)) for text in imdb.texts])
     for name in ("lstm-imdb", "gru-imdb"):
         print("\n".join(floor_rows(models[name], imdb, lengths, args.floor_reviews)))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sst2", type=int, default=100, help="SST-2 test sentences in the AOPC sample")
+    parser.add_argument("--imdb", type=int, default=40, help="IMDB test reviews in the AOPC sample")
+    parser.add_argument("--floor-reviews", type=int, default=50, help="median-length IMDB reviews for the floor share")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per method and length (median)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=TRACE_THREADS, help="intra-op threads (the server's policy)")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--sst2-path", default=str(DATA / "sst2" / "test_labeled.tsv"))
+    parser.add_argument("--imdb-path", default=str(DATA / "imdb" / "test.csv.xz"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    sst2, imdb = read_labeled(args.sst2_path), read_labeled(args.imdb_path)
+    models = {name: rnnviz.load(name) for name in ("lstm-sst2", "gru-sst2", "lstm-imdb", "gru-imdb")}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, RNN backend {RNN_BACKEND}, seed {args.seed}")
+    for part in args.parts:
+        started = time.perf_counter()
+        print()
+        if part == "faithfulness":
+            print_faithfulness(models, sst2, imdb, args)
+        elif part == "timing":
+            print_timing(models, args)
+        else:
+            print_floor(models, imdb, args)
+        print(f"\n({part}: {time.perf_counter() - started:.0f} s)")
     return 0
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .analysis import target_margin
-from .model import SentimentModel, multiply_adds_per_token, rnn_backend, pad_batch
+from .model import SentimentModel, multiply_adds_per_token, pad_batch, rnn_backend
 from .trace import Trace, trace as run_trace
 
 METHODS = ("decomposition", "occlusion", "integrated_gradients")
