@@ -58,8 +58,9 @@ class TintScale:
             low, high = np.log10(self.low), np.log10(self.high)
             exponents = np.arange(np.ceil(low), np.floor(high) + 1)
             exponents = exponents[:: max(1, int(np.ceil(len(exponents) / count)))]
-            return [(float((e - low) / (high - low)), f"{10.0 ** e:.0e}" if e < -3 else f"{10.0 ** e:g}")
-                    for e in exponents]
+            inside = [(float((e - low) / (high - low)), _short(10.0 ** e)) for e in exponents]
+            inside = [(spot, label) for spot, label in inside if 0.12 < spot < 0.88]  # clear of the ends' labels
+            return [(0.0, _short(self.low)), *inside, (1.0, _short(self.high))]
         values = np.linspace(self.low, self.high, count)
         return [(float(k / (count - 1)), f"{v:+.2g}" if self.signed else f"{v:.2g}") for k, v in enumerate(values)]
 
@@ -86,6 +87,11 @@ def signed_scale(scores: np.ndarray, legend: str) -> TintScale:
     bound = float(np.percentile(values, 98)) if values.size else 1.0
     bound = bound if bound > 0 else 1.0
     return TintScale("RdBu", -bound, bound, signed=True, legend=legend)
+
+
+def _short(value: float) -> str:
+    """A legend number: two significant digits, powers of ten below 0.001 as 1e-05."""
+    return f"{value:.0e}" if value < 1e-3 else f"{value:.2g}"
 
 
 def _hex(rgb: str) -> str:

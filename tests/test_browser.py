@@ -33,7 +33,9 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     with running_app(log) as (url, _):
         yield url
-    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+    written = log.read_text()
+    assert "Traceback" not in written, written[-3000:]
+    assert "was created with a default value but also had its value set" not in written, "no widget state warnings"
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +128,24 @@ def test_selecting_units_in_the_saturation_plot_opens_them_in_the_heatmaps(page)
     assert re.fullmatch(r"\d+(-\d+)?(, \d+(-\d+)?)*", typed.input_value())
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)
     assert query["view"] == ["Gate heatmaps"] and query["units"] == [typed.input_value()], "the share link has them"
+
+
+def test_picking_examples_loads_them_and_the_picker_follows_the_text(page):
+    page.goto(f"{page.base_url}/?text=The+movie+was+not+bad+at+all.")
+    picker = page.get_by_role("combobox", name="Examples")
+    expect(picker).to_have_value("Negation", timeout=90_000)
+    picker.click()
+    page.get_by_role("option", name="Sarcasm").click()
+    expect(page.get_by_label("Text", exact=True)).to_have_value(re.compile("^Oh great"), timeout=30_000)
+    expect(picker).to_have_value("Sarcasm")
+
+
+def test_the_reading_view_tints_by_what_decided_with_a_legend_and_exact_hover(page):
+    page.goto(f"{page.base_url}/?model=gru-sst2&tint=decided&text=not+bad+at+all%2C+a+fine+film")
+    page.locator(".rnnviz-legend").wait_for(timeout=90_000)
+    assert "part of the" in page.locator(".rnnviz-legend").inner_text()
+    titles = page.locator(".rnnviz-token").evaluate_all("spans => spans.map(s => s.title)")
+    assert len(titles) == 8 and all(re.search(r"position \d+ · decided [+-]\d", t) for t in titles), titles
 
 
 def first_screen_bottom(page: Page) -> float:

@@ -62,7 +62,7 @@ def _kept_where_read(ctx: ViewContext) -> Tint:
                 "the prediction reads; dark: let go")
 
 
-def _attributed(method: str) -> Callable[[ViewContext], Tint]:
+def _attributed(name: str, method: str) -> Callable[[ViewContext], Tint]:
     def tint(ctx: ViewContext) -> Tint:
         with st.spinner(f"Computing {method.replace('_', ' ')}…"):
             att = attribution(ctx, method)
@@ -74,13 +74,13 @@ def _attributed(method: str) -> Callable[[ViewContext], Tint]:
             note += f"; windows of {att.window} tokens deleted at a time"
         if att.delta is not None:
             note += f"; integration error {att.delta:+.3f}"
-        return Tint(att.scores, signed_scale(att.scores, f"part of the {label} margin"), method.replace("_", " "), note)
+        return Tint(att.scores, signed_scale(att.scores, f"part of the {label} margin"), name, note)
     return tint
 
 
 TINTS: dict[str, Callable[[ViewContext], Tint]] = {
     "kept": _kept, "kept where read": _kept_where_read,
-    **{name: _attributed(method) for name, method in ATTRIBUTION_METHODS.items()},
+    **{name: _attributed(name, method) for name, method in ATTRIBUTION_METHODS.items()},
 }
 TINT_HELP = ("kept: each word's keep score (the share of its write still in memory at the end, averaged over "
              "units). kept where read: the same, weighted by how much the prediction reads each unit. decided: the "
