@@ -31,15 +31,17 @@ DEFAULT_LSTM_VARIANT = "beta"
 (lstm-imdb, 40 reviews: 0.065 / 0.132 / 0.258 / 0.622 mean probability drop at k = 1, 2, 5, 10 %, against
 0.029 / 0.078 / 0.141 / 0.437 for "gamma"; lstm-sst2, 100 sentences: beta ahead at k = 1, 2, 10 %, gamma at 5)."""
 IG_STEPS = 50
-"""Gauss-Legendre steps of integrated gradients (Captum's default rule); ``Attribution.delta`` says how well they did.
+"""Gauss-Legendre steps of integrated gradients (Captum's default rule), 20x to 40x a trace; ``Attribution.delta``
+says how well they did.
 
 On long reviews the path from the blank baseline can cross a near-jump of the margin (one IMDB review: +5 between
-alpha 0.064 and 0.065), which no step count here resolves; delta then reports it rather than hiding it."""
+alpha 0.064 and 0.065) that 50 steps, or 400, do not resolve; delta then reports it rather than hiding it."""
 IG_BATCH_TOKENS = 50_000
 """Interpolation steps per backward pass are capped so that steps x tokens stays under this (bounds memory)."""
 OCCLUSION_BUDGET = 100_000_000_000
-"""Recurrent multiply-adds occlusion may spend re-reading (``multiply_adds_per_token`` x tokens re-read; about 250,000
-tokens of a shipped model, 2 to 3 s on two cores). Each deletion re-reads what follows it, so leave-one-out re-reads
+"""Recurrent multiply-adds occlusion may spend re-reading (``multiply_adds_per_token`` x tokens re-read): about 250,000
+tokens of a shipped model, 3 to 5 s on one thread (15x to 33x a trace at 2,500 tokens, benchmarks/
+attribution_faithfulness.py). Each deletion re-reads what follows it, so leave-one-out re-reads
 T^2 / 2 tokens: exact up to about 700 tokens for the shipped models; longer texts (or bigger models) delete windows
 of consecutive tokens (10 to 15 at 2,500 tokens), which keeps the cost flat instead of quadratic in the length."""
 BATCH_SIZE = 64

@@ -39,8 +39,9 @@ def ids_of(model: rnnviz.SentimentModel, text: str) -> list[int]:
 def test_the_decomposition_sums_exactly_to_the_margin_of_random_models(cell, layers, length):
     model = random_model(cell, layers=layers, seed=layers + length)
     text = random_text(length, seed=length)
+    tr = rnnviz.trace(model, text)
     for variant in (("gamma", "beta") if cell == "lstm" else (None,)):
-        att = rnnviz.attribute(model, text, variant=variant)
+        att = rnnviz.attribute(model, text, variant=variant, trace=tr)
         assert att.scores.shape == (length,) and att.scores.dtype == np.float64
         assert att.scores.sum() + att.rest == pytest.approx(att.margin, abs=1e-5)
         assert att.margin == pytest.approx(margin_of(model, ids_of(model, text), att.target), abs=1e-5)
