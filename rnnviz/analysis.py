@@ -2,7 +2,10 @@
 
 Conventions (DESIGN.md): for LSTM, token t writes i_t * g_t into the cell and every later step keeps
 the share f_s of it; for GRU (PyTorch's convention, z = 1 keeps the old state), token t writes
-(1 - z_t) * n_t and every later step keeps the share z_s.
+(1 - z_t) * n_t and every later step keeps the share z_s. A plain RNN (tanh) is read as a GRU whose update
+gate is always 0: each step replaces the whole state with h_t, so only the last token's write is still there
+as written (keep 1 for the last token, 0 before it), and the contributions are h_T at the last token. What
+earlier tokens left survives only transformed by later steps, which is why a plain RNN forgets.
 """
 
 from __future__ import annotations
@@ -29,7 +32,13 @@ MAX_UNIT_PARTS = 500
 
 
 def _write_and_retain(cell: str, gates: Mapping[str, np.ndarray], layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(share written, content written, share retained by each step), each (T, H), for one layer."""
+    """(share written, content written, share retained by each step), each (T, H), for one layer.
+
+    ``gates`` is a trace's ``quantities()``: the gates, plus the hidden state, which a plain RNN writes whole.
+    """
+    if cell == "rnn":
+        hidden = gates["hidden"][layer]
+        return np.ones_like(hidden), hidden, np.zeros_like(hidden)
     if cell == "lstm":
         return gates["input"][layer], gates["candidate"][layer], gates["forget"][layer]
     update = gates["update"][layer]
@@ -47,7 +56,8 @@ def _retained_after(retain: np.ndarray) -> np.ndarray:
 
 
 def keep_matrix(cell: str, gates: Mapping[str, np.ndarray], layer: int = -1) -> np.ndarray:
-    """(T, H) keep score: LSTM i[t,u] * prod_{s>t} f[s,u]; GRU (1 - z[t,u]) * prod_{s>t} z[s,u]."""
+    """(T, H) keep score: LSTM i[t,u] * prod_{s>t} f[s,u]; GRU (1 - z[t,u]) * prod_{s>t} z[s,u]; plain RNN 1 at the
+    last token, 0 before (no gate carries a write over)."""
     share, _, retain = _write_and_retain(cell, gates, layer)
     return (share * _retained_after(retain)).astype(np.float32)
 
@@ -107,7 +117,7 @@ def reduce_keep_by_readout(cell: str, gates: Mapping[str, np.ndarray], keep_unit
 
 def final_memory_contributions(cell: str, gates: Mapping[str, np.ndarray], layer: int = -1,
                                keep_units: np.ndarray | None = None) -> np.ndarray:
-    """(T, H): token t's share of the final memory, summing over t to c_T (LSTM) or h_T (GRU).
+    """(T, H): token t's share of the final memory, summing over t to c_T (LSTM) or h_T (GRU, plain RNN).
 
     LSTM: i_t * g_t * prod_{s>t} f_s. GRU: (1 - z_t) * n_t * prod_{s>t} z_s. Exact, since the
     initial state is zero. Pass ``keep_units`` (that layer's ``keep_matrix``) when it is at hand.
@@ -172,7 +182,8 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
 
     LSTM: pre-activations pre_i, pre_f, pre_g, pre_o, the gates, c_prev, c, h. GRU: pre_r, pre_z,
     the input part (in_n) and hidden part (hn, which the reset gate scales) of the candidate, the gates,
-    h_prev, h. Recomputed from the weights, so the numbers match the equations term by term.
+    h_prev, h. Plain RNN: pre_h (the tanh's argument), h_prev, h. Recomputed from the weights, so the numbers
+    match the equations term by term.
     """
     layer = layer % trace.num_layers
     w_ih, w_hh, b_ih, b_hh = (w.detach() for w in layer_weights(model.rnn, layer))
@@ -194,6 +205,8 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
                       g=trace.gates["candidate"][layer, step], o=trace.gates["output"][layer, step],
                       c=trace.cell_state[layer, step],
                       c_prev=trace.cell_state[layer, step - 1] if step > 0 else np.zeros(H, dtype=np.float32))
+    elif trace.cell == "rnn":
+        detail["pre_h"] = from_input + from_hidden
     else:
         detail.update(pre_r=from_input[:H] + from_hidden[:H], pre_z=from_input[H:2 * H] + from_hidden[H:2 * H],
                       in_n=from_input[2 * H:], hn=from_hidden[2 * H:],

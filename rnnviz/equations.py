@@ -1,4 +1,4 @@
-"""The LSTM and GRU equations as LaTeX: PyTorch's form, other texts' forms, and one step with live numbers.
+"""The LSTM, GRU and plain RNN equations as LaTeX: PyTorch's form, other texts' forms, and one step with live numbers.
 
 Pure strings for ``st.latex`` and ``st.markdown`` (or a notebook's ``IPython.display.Math``), kept here rather than in the app so
 the numbers shown in class come from one tested place. Each step equation is written on two lines, the
@@ -22,6 +22,8 @@ GRU = [
     r"n_t = \tanh(W_{in}x_t + b_{in} + r_t \odot (W_{hn}h_{t-1} + b_{hn}))",
     r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
 ]
+RNN = [r"h_t = \tanh(W_{ih}x_t + b_{ih} + W_{hh}h_{t-1} + b_{hh})"]
+"""torch.nn.RNN with its default nonlinearity (tanh): no gates, the whole state is rewritten at every step."""
 LSTM_NOTE = ("Weight rows are stacked i, f, g, o. Other texts call the candidate $\\tilde c_t$ and write one weight "
              "on the concatenation $[h_{t-1}, x_t]$ with one bias; PyTorch keeps two biases, whose sum is the "
              "textbook bias.")
@@ -30,6 +32,10 @@ GRU_NOTE = ("Rows stacked r, z, n. **In PyTorch z = 1 keeps the old state**, as 
             "$h_t = (1 - z_t) \\odot h_{t-1} + z_t \\odot \\tilde h_t$, where z = 1 takes the new candidate. "
             "Cho et al. also apply the reset gate before the matrix product, $U(r_t \\odot h_{t-1})$; PyTorch "
             "(like cuDNN) applies it after: $r_t \\odot (W_{hn}h_{t-1} + b_{hn})$.")
+RNN_NOTE = ("No gates: every step squashes the old state through $W_{hh}$ and tanh together with the new input. "
+            "Other texts (Elman, 1990) write $h_t = \\tanh(W x_t + U h_{t-1} + b)$ with one bias; PyTorch keeps two, "
+            "whose sum is that bias. A plain RNN remembers only what survives being multiplied by $W_{hh}$ (and "
+            "squashed) once per step, so what it read long ago fades: the vanishing memory that gated cells fix.")
 KEEP_SCORE = (r"\text{LSTM: } k_{t,u} = i_{t,u} \prod_{s>t} f_{s,u} \qquad "
               r"\text{GRU: } k_{t,u} = (1 - z_{t,u}) \prod_{s>t} z_{s,u}")
 
@@ -45,7 +51,9 @@ def _two_lines(symbols: str, numbers: str) -> str:
 
 
 def step_equations(cell: str, v: Mapping[str, float]) -> list[str]:
-    """One unit's equations at one step with its numbers substituted (``v``: one unit of ``analysis.step_detail``)."""
+    """One unit's equations at one step with its numbers substituted (``v``: one unit of ``analysis.step_detail``).
+
+    ``cell`` is "lstm", "gru" or "rnn"; ``v`` holds the keys ``step_detail`` gives for that cell."""
     n = {name: f"{float(value):.3f}" for name, value in v.items()}
     x = {name: factor(float(value)) for name, value in v.items()}
     if cell == "lstm":
@@ -57,6 +65,8 @@ def step_equations(cell: str, v: Mapping[str, float]) -> list[str]:
                        rf"{x['f']} \times {x['c_prev']} + {x['i']} \times {x['g']} = {n['c']}"),
             _two_lines(r"h_t = o_t \odot \tanh(c_t)", rf"{x['o']} \times \tanh({n['c']}) = {n['h']}"),
         ]
+    if cell == "rnn":
+        return [_two_lines(RNN[0], rf"\tanh({n['pre_h']}) = {n['h']}")]
     return [
         _two_lines(GRU[0], rf"\sigma({n['pre_r']}) = {n['r']}"),
         _two_lines(GRU[1], rf"\sigma({n['pre_z']}) = {n['z']}"),

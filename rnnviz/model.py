@@ -1,4 +1,4 @@
-"""The sentiment model: embedding -> plain nn.LSTM or nn.GRU -> linear head on the last hidden state.
+"""The sentiment model: embedding -> plain nn.LSTM, nn.GRU or nn.RNN (tanh) -> linear head on the last hidden state.
 
 The head reads the top layer's hidden state, so applying it at every step gives the prediction
 "after reading tokens 0..t"; the trace uses exactly that.
@@ -17,9 +17,11 @@ from torch import nn
 
 from .text import Vocabulary, tokenize
 
-CELLS = ("lstm", "gru")
-GATE_COUNT = {"lstm": 4, "gru": 3}
-"""Gate blocks stacked in each layer's weight rows: i, f, g, o for LSTM; r, z, n for GRU."""
+CELLS = ("lstm", "gru", "rnn")
+GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}
+"""Gate blocks stacked in each layer's weight rows: i, f, g, o for LSTM; r, z, n for GRU; the one tanh block
+of a plain RNN (h' = tanh(W_ih x + b_ih + W_hh h + b_hh), which has no gates)."""
+RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 MAX_TOKENS = 5000
 """How many tokens a trace or prediction reads; longer text is cut here and the trace says so.
 
@@ -75,7 +77,8 @@ def run_layer(cell: str, x: torch.Tensor, weights: list[torch.Tensor]) -> torch.
     if cell == "lstm":
         out, _, _ = torch.lstm(x[None], (zeros, zeros), weights, True, 1, 0.0, False, False, True)
     else:
-        out, _ = torch.gru(x[None], zeros, weights, True, 1, 0.0, False, False, True)
+        kernel = torch.gru if cell == "gru" else torch.rnn_tanh
+        out, _ = kernel(x[None], zeros, weights, True, 1, 0.0, False, False, True)
     return out[0]
 
 
@@ -157,7 +160,7 @@ class ModelInfo:
 
 
 class SentimentModel(nn.Module):
-    """A text classifier whose recurrent layer is a plain ``torch.nn.LSTM`` or ``torch.nn.GRU``."""
+    """A text classifier whose recurrent layer is a plain ``torch.nn.LSTM``, ``torch.nn.GRU`` or ``torch.nn.RNN`` (tanh)."""
 
     def __init__(self, config: ModelConfig, vocab: Vocabulary, info: ModelInfo) -> None:
         super().__init__()
@@ -169,8 +172,7 @@ class SentimentModel(nn.Module):
         self.vocab = vocab
         self.info = info
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=vocab.pad_id)
-        rnn_class = nn.LSTM if config.cell == "lstm" else nn.GRU
-        self.rnn = rnn_class(
+        self.rnn = RNN_CLASSES[config.cell](
             config.embedding_dim,
             config.hidden_size,
             num_layers=config.num_layers,

@@ -1,4 +1,4 @@
-"""The instrumented pass: every gate, state and prediction of an LSTM or GRU, token by token.
+"""The instrumented pass: every gate, state and prediction of an LSTM, GRU or plain RNN, token by token.
 
 Fast and exact at once: each layer runs once through PyTorch's fused kernel (``torch.lstm`` /
 ``torch.gru`` with that layer's own weights), which gives the hidden states. With every h_{t-1}
@@ -34,12 +34,14 @@ class Trace:
     unknown: np.ndarray
     """(T,) bool: the token is not in the model's vocabulary and was read as <unk>."""
     gates: dict[str, np.ndarray]
+    """LSTM: input, forget, output, candidate; GRU: reset, update, candidate; plain RNN: none (empty)."""
     cell_state: np.ndarray | None
     hidden: np.ndarray
     probs: np.ndarray
     """(T, n_classes): the head applied to the top layer's hidden state after each token."""
     keep_units: np.ndarray
-    """(T, H), top layer: share of what token t wrote into unit u that is still there at the end."""
+    """(T, H), top layer: share of what token t wrote into unit u that is still there at the end (a plain RNN keeps
+    no write as written: 1 for the last token, 0 before; see rnnviz.analysis)."""
     keep: np.ndarray
     """(T,): keep_units averaged over units, weighted by how much token t proposed to write there."""
     keep_read: np.ndarray
@@ -92,7 +94,7 @@ class Trace:
         """(T, H) keep scores of one layer: ``keep_units`` for the top layer, computed for the others."""
         if layer % self.num_layers == self.num_layers - 1:
             return self.keep_units
-        return keep_matrix(self.cell, self.gates, layer)
+        return keep_matrix(self.cell, self.quantities(), layer)
 
     def quantities(self) -> dict[str, np.ndarray]:
         """Every per-unit quantity by name, each (layers, T, H): gates, then cell and hidden state."""
@@ -158,7 +160,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     if not ids:
         raise ValueError("nothing to trace: the text has no tokens")
     n_tokens_total = len(tokens) if n_tokens_total is None else n_tokens_total
-    gate_names = LSTM_GATES if model.cell == "lstm" else GRU_GATES
+    gate_names = {"lstm": LSTM_GATES, "gru": GRU_GATES}.get(model.cell, ())
     kind = kernel_kind(model.rnn)
     with torch.no_grad(), rnn_backend():
         x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
@@ -174,7 +176,9 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         return np.ascontiguousarray(np.stack([layer[name] for layer in layers]), dtype=np.float32)
 
     gates = {name: stack(name) for name in gate_names}
-    keep_units = keep_matrix(model.cell, gates, layer=-1)
+    hidden = stack("hidden")
+    memory = {**gates, "hidden": hidden}  # what the keep scores read (a plain RNN has only the hidden state)
+    keep_units = keep_matrix(model.cell, memory, layer=-1)
     readout = margin_readout(model.head, layers[-1]["hidden"][-1])
     return Trace(
         model_name=model.name,
@@ -186,12 +190,12 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         unknown=np.asarray(ids) == model.vocab.unk_id,
         gates=gates,
         cell_state=stack("cell_state") if model.cell == "lstm" else None,
-        hidden=stack("hidden"),
+        hidden=hidden,
         probs=probs.astype(np.float32),
         keep_units=keep_units,
-        keep=reduce_keep(model.cell, gates, keep_units, layer=-1),
-        keep_read=reduce_keep_by_readout(model.cell, gates, keep_units, readout),
-        contributions=final_memory_contributions(model.cell, gates, layer=-1, keep_units=keep_units),
+        keep=reduce_keep(model.cell, memory, keep_units, layer=-1),
+        keep_read=reduce_keep_by_readout(model.cell, memory, keep_units, readout),
+        contributions=final_memory_contributions(model.cell, memory, layer=-1, keep_units=keep_units),
         n_tokens_total=n_tokens_total,
         cut_reason=model.limit_reason if n_tokens_total > len(tokens) else "",
     )

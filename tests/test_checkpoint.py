@@ -82,7 +82,7 @@ def _edit_config(stem, edit):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda d: d["config"].update(cell="rnn"), "cell must be one of"),
+    (lambda d: d["config"].update(cell="transformer"), "cell must be one of"),
     (lambda d: d["config"].update(hidden_size=-3), "positive integer"),
     (lambda d: d["config"].update(hidden_size=10**9), "over the limit"),
     (lambda d: d["config"].update(surprise=1), "unknown config fields"),
