@@ -141,18 +141,22 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
     ``kind`` is ``kernel_kind(rnn)``; ``h0`` (H_out,) and ``c0`` (H,) the initial state (``c0`` None but for LSTM).
     """
     h = _run_direction(kind, x, w, h0, c0)
-    h_prev = torch.cat([h0[None], h[:-1]])
-    from_input, from_hidden = _affine(x, w["w_ih"], w["b_ih"]), _affine(h_prev, w["w_hh"], w["b_hh"])
     if kind in ("RNN_TANH", "RNN_RELU"):
         return {"hidden": h}
+    h_prev = torch.cat([h0[None], h[:-1]])
     if kind == "GRU":
+        from_input, from_hidden = _affine(x, w["w_ih"], w["b_ih"]), _affine(h_prev, w["w_hh"], w["b_hh"])
         i_r, i_z, i_n = from_input.chunk(3, dim=1)
         h_r, h_z, h_n = from_hidden.chunk(3, dim=1)
         reset = torch.sigmoid(i_r + h_r)
         return {"reset": reset, "update": torch.sigmoid(i_z + h_z), "candidate": torch.tanh(i_n + reset * h_n),
                 "hidden": h}
-    i, f, g, o = (from_input + from_hidden).chunk(4, dim=1)
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    pre = _affine(x, w["w_ih"], w["b_ih"]).addmm_(h_prev, w["w_hh"].t())  # one buffer: no second (T, 4H) array
+    if w["b_hh"] is not None:
+        pre += w["b_hh"]
+    size = pre.shape[1] // 4
+    g = torch.tanh(pre[:, 2 * size : 3 * size])
+    i, f, _, o = pre.sigmoid_().chunk(4, dim=1)  # in place; the candidate's block was read above
     written = (i * g).cpu().numpy()
     keep = f.cpu().numpy()
     c = np.empty_like(written)
