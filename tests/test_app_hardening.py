@@ -160,3 +160,11 @@ def test_a_broken_shipped_model_is_hidden_with_a_notice_and_the_rest_keep_servin
     compare = run_app(view="LSTM vs GRU")
     assert_clean(compare)
     assert compare.get("plotly_chart")
+
+
+@pytest.mark.parametrize("tint", ["decided", "occlusion", "integrated gradients"])
+def test_an_uploaded_model_gets_every_attribution_on_the_page(tmp_path, tint):
+    app = upload(run_app(model=UPLOAD, tint=tint), checkpoint_files(tmp_path, random_model("lstm", layers=2)))
+    assert_clean(app)
+    assert any("rnnviz-running-text" in h.proto.body for h in app.get("html"))
+    assert any("margin" in c.value for c in app.caption)
