@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from .checkpoint import PRETRAINED_DIR, available_models, load
+from .checkpoint import PRETRAINED_DIR, available_models, available_toys, load
 
 HEADER = """# Shipped models
 
@@ -55,8 +55,41 @@ def card_table() -> str:
     return "\n".join(rows)
 
 
+TOY_HEADER = """
+
+## Toy models for the lessons
+
+Tiny models trained on generated sequences by `python -m rnnviz.toys` (each in under a minute on one thread),
+used by the Lessons view; they are not in the app's model picker. Accuracy is on 2,000 fresh sequences within
+the training lengths, generated from a seed neither training nor model selection used; "unit" is the state that
+follows the task's count, depth or first word best, found by `rnnviz.toys.tracking_unit`, with its correlation r.
+
+"""
+
+
+def _size(name: str) -> float:
+    return sum((PRETRAINED_DIR / f"{name}{suffix}").stat().st_size for suffix in (".safetensors", ".json"))
+
+
+def toy_table() -> str:
+    rows = ["| model | cell | accuracy (lengths) | beyond training | unit (r) | parameters | file size | training time | train command |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for name in available_toys():
+        model = load(name)
+        metrics, training = model.info.metrics, model.info.training
+        beyond = next((f"{v:.2%} with {k.split('_')[2]} fillers" for k, v in metrics.items() if k.startswith("accuracy_at_")),
+                      "")
+        rows.append(
+            f"| `{name}` | {model.cell.upper()} 1x{model.config.hidden_size} | {metrics['test_accuracy']:.2%} "
+            f"({metrics['test_lengths']}) | {beyond} | {metrics['unit_quantity']} {metrics['unit']} "
+            f"({metrics['unit_r']:+.3f}) | {training['parameters']:,} | {_size(name) / 1024:.1f} KB | "
+            f"{training['train_seconds']:.0f} s ({len(training['runs'])} run(s), {training['machine']}) | "
+            f"`{training['command']}` |")
+    return "\n".join(rows)
+
+
 def main() -> int:
-    print(HEADER + card_table())
+    print(HEADER + card_table() + TOY_HEADER + toy_table())
     return 0
 
 

@@ -57,9 +57,23 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded, with a message that says why."""
 
 
-def available_models(directory: Path = PRETRAINED_DIR) -> list[str]:
-    """Names of the shipped models (each NAME.safetensors with its NAME.json, both regular files)."""
+TOY_PREFIX = "toy-"
+"""Shipped toy models (rnnviz.toys) are named toy-TASK-CELL; they read a handful of words, not reviews."""
+
+
+def _shipped(directory: Path) -> list[str]:
+    """Every NAME.safetensors with its NAME.json, both regular files."""
     return sorted(p.stem for p in directory.glob("*.safetensors") if p.is_file() and p.with_suffix(".json").is_file())
+
+
+def available_models(directory: Path = PRETRAINED_DIR) -> list[str]:
+    """Names of the shipped sentiment models (the toy models are listed by ``available_toys``)."""
+    return [name for name in _shipped(directory) if not name.startswith(TOY_PREFIX)]
+
+
+def available_toys(directory: Path = PRETRAINED_DIR) -> list[str]:
+    """Names of the shipped toy models (toy-TASK-CELL), which the lessons use; ``load`` takes them by name too."""
+    return [name for name in _shipped(directory) if name.startswith(TOY_PREFIX)]
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike[str]) -> Path:
