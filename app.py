@@ -13,12 +13,15 @@ import streamlit as st
 from rnnviz.app import controls, models
 from rnnviz.app.context import ViewContext
 from rnnviz.app.upload import uploaded_model
-from rnnviz.app.views import compare, equations, export, heatmaps, pairs, reading, saturation, step
+from rnnviz.app.views import compare, equations, export, heatmaps, lesson, pairs, playground, reading, saturation, step
 from rnnviz.app.widgets import literal, prediction_metric, token_window
 from rnnviz.examples import reader_label
 
 VIEWS = {"Reading": reading, "Gate heatmaps": heatmaps, "Step through": step, "LSTM vs GRU": compare,
-         "Minimal pairs": pairs, "Saturation": saturation, "Export": export, "About the equations": equations}
+         "Minimal pairs": pairs, "Saturation": saturation, "Export": export, "About the equations": equations,
+         "Lessons": lesson, "Playground": playground}
+OWN_MODELS = {"Lessons", "Playground"}
+"""Views that bring their own models (the toy models, a one-unit cell): render() takes no ViewContext."""
 OWN_TEXTS = {"Minimal pairs", "About the equations"}
 """Views that do not show the main text: it waits, folded, for the other views."""
 WINDOWED = {"Gate heatmaps", "LSTM vs GRU", "Export"}
@@ -35,7 +38,12 @@ st.html(COMPACT)
 
 # ---------------------------------------------------------------- sidebar: view, model, layer, units
 st.sidebar.title("rnnviz")
+if "lesson" in st.query_params and "view" not in st.query_params:  # ?lesson=counting&step=3 opens the lesson
+    st.session_state.setdefault("view", "Lessons")
 view = st.sidebar.radio("View", list(VIEWS), key="view", bind="query-params")
+if view in OWN_MODELS:
+    VIEWS[view].render()
+    st.stop()
 shipped_models = models.shipped_models()
 choice = controls.model_picker(shipped_models.names)
 for name, problem in shipped_models.broken.items():

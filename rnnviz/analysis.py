@@ -247,6 +247,9 @@ def describe_step(cell: str, detail: Mapping[str, np.ndarray], unit: int, first:
     Gates within 0.1 of one half are described as such, not as keeping or letting go. At the first token
     there is no memory yet, so only what was written is described.
     """
+    if cell == "rnn":
+        return (f"has no gate: it rewrote its whole state, h = tanh({float(detail['pre_h'][unit]):+.2f}) = "
+                f"{_signed(float(detail['h'][unit]))}")
     if first:
         if cell == "lstm":
             return (f"started from an empty memory and wrote {_signed(float(detail['c'][unit]))} into it "

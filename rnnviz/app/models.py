@@ -15,7 +15,7 @@ import streamlit as st
 
 import rnnviz
 from rnnviz import checkpoint
-from rnnviz.checkpoint import CheckpointError, available_models
+from rnnviz.checkpoint import CheckpointError, available_models, available_toys
 from rnnviz.model import use_trace_threads
 
 use_trace_threads()  # once per server process: every session's trace on one intra-op thread
@@ -37,10 +37,20 @@ class ShippedModels:
 
 @st.cache_resource(show_spinner="Checking the shipped models…")
 def shipped_models() -> ShippedModels:
-    """Load every shipped model once at start; keep the ones that load, report the others."""
+    """Load every shipped sentiment model once at start; keep the ones that load, report the others."""
+    return _loadable(available_models(checkpoint.PRETRAINED_DIR))
+
+
+@st.cache_resource(show_spinner="Checking the toy models…")
+def toy_models() -> ShippedModels:
+    """The same check for the toy models the lessons use (``rnnviz.checkpoint.available_toys``)."""
+    return _loadable(available_toys(checkpoint.PRETRAINED_DIR))
+
+
+def _loadable(names_found: list[str]) -> ShippedModels:
     directory = checkpoint.PRETRAINED_DIR
     names, broken = [], {}
-    for name in available_models(directory):
+    for name in names_found:
         try:
             shipped_model(name)
             names.append(name)

@@ -82,6 +82,11 @@ TINTS: dict[str, Callable[[ViewContext], Tint]] = {
     "kept": _kept, "kept where read": _kept_where_read,
     **{name: _attributed(name, method) for name, method in ATTRIBUTION_METHODS.items()},
 }
+def available_tints(trace: rnnviz.Trace) -> list[str]:
+    """The tints a trace can take: all but "decided" for a plain RNN, whose memory no gate splits by token."""
+    return [name for name in TINTS if trace.gates or name != "decided"]
+
+
 TINT_HELP = ("kept: each word's keep score (the share of its write still in memory at the end, averaged over "
              "units). kept where read: the same, weighted by how much the prediction reads each unit. decided: the "
              "exact split of the prediction's margin over the words (from the gates). occlusion: how much the "

@@ -1,4 +1,4 @@
-"""About the equations: PyTorch's LSTM and GRU as the trace computes them, and how other texts write them."""
+"""About the equations: PyTorch's LSTM, GRU and plain RNN as the trace computes them, and how other texts write them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def render(ctx: ViewContext) -> None:
             for line in lines:
                 st.latex(line)
             st.markdown(note)
+    st.subheader("Plain RNN (torch.nn.RNN, tanh)")
+    st.latex(equations.RNN[0])
+    st.markdown(equations.RNN_NOTE)
     st.subheader("Keep score")
     st.latex(equations.KEEP_SCORE)
     st.markdown("The share of token t's write to unit u still in the final memory (top layer). The reading view's "

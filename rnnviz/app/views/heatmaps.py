@@ -9,8 +9,9 @@ from rnnviz import figures
 from ..context import ViewContext
 from ..widgets import how_to_read, show
 
-DEFAULT_PANELS = {"lstm": ["forget", "input"], "gru": ["update", "reset"]}
-"""The gates that decide what is kept: two panels fit a projector; the others are one click away."""
+DEFAULT_PANELS = {"lstm": ["forget", "input"], "gru": ["update", "reset"], "rnn": ["hidden"]}
+"""The gates that decide what is kept: two panels fit a projector; the others are one click away. A plain RNN
+has no gates: its hidden state."""
 
 
 def render(ctx: ViewContext) -> None:

@@ -8,14 +8,14 @@ from rnnviz import figures
 from rnnviz.running_text import legend_html, tinted_html
 
 from ..context import ViewContext
-from ..scores import TINT_HELP, TINTS
+from ..scores import TINT_HELP, TINTS, available_tints
 from ..widgets import how_to_read, show
 
 
 def render(ctx: ViewContext) -> None:
     tr = ctx.trace
     picker, legend = st.columns([2, 3], vertical_alignment="bottom")
-    choice = picker.selectbox("Tint words by", list(TINTS), key="tint", bind="query-params", help=TINT_HELP)
+    choice = picker.selectbox("Tint words by", available_tints(tr), key="tint", bind="query-params", help=TINT_HELP)
     tint = TINTS[choice](ctx)
     legend.html(legend_html(tint.scale))
     positive = len(tr.labels) - 1

@@ -24,6 +24,9 @@ def open_selected_units() -> None:
 
 
 def render(ctx: ViewContext) -> None:
+    if not ctx.trace.gates:
+        st.info("A plain RNN has no gates to saturate: every step rewrites its whole state through tanh.")
+        return
     steps = len(ctx.trace.tokens)
     how_to_read(f"Karpathy et al. (2015), over the {steps} tokens of this one text: each mark is one unit's gate. "
                 "Far right: almost always closed (< 0.1); top: almost always open (> 0.9). Select marks (click, "

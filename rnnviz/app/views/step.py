@@ -9,7 +9,7 @@ from rnnviz import analysis, equations, figures
 from rnnviz.running_text import context_html
 
 from ..context import ViewContext
-from ..scores import attribution
+from ..scores import attribution, available_tints
 from ..widgets import how_to_read, literal, show
 
 
@@ -35,10 +35,12 @@ def render(ctx: ViewContext) -> None:
     detail = analysis.step_detail(ctx.model, tr, ctx.layer, step)
     st.markdown(f"At token **{literal(tr.tokens[step])}** (position {step}), unit {unit} "
                 f"{analysis.describe_step(tr.cell, detail, unit, first=step == 0)}.")
-    decided = attribution(ctx, "decomposition")
-    st.caption(f"This token's scores: keep {tr.keep[step]:.3g} (all units), {tr.keep_read[step]:.3g} (units the "
-               f"prediction reads); decided {decided.scores[step]:+.3f} of the {literal(tr.labels[decided.target])} "
-               f"margin {decided.margin:+.2f}.")
+    scores = f"This token's scores: keep {tr.keep[step]:.3g} (all units), {tr.keep_read[step]:.3g} (units the prediction reads)"
+    if "decided" in available_tints(tr):
+        decided = attribution(ctx, "decomposition")
+        scores += (f"; decided {decided.scores[step]:+.3f} of the {literal(tr.labels[decided.target])} margin "
+                   f"{decided.margin:+.2f}")
+    st.caption(scores + ".")
     maths, bars = st.columns([3, 2])
     v = {name: float(values[unit]) for name, values in detail.items()}
     with maths:
@@ -46,6 +48,8 @@ def render(ctx: ViewContext) -> None:
             st.latex(line)
         if tr.cell == "lstm":
             bar_values, gates = {k: v[k] for k in ("i", "f", "g", "o", "c", "h")}, {"i", "f", "o"}
+        elif tr.cell == "rnn":
+            bar_values, gates = {k: v[k] for k in ("h_prev", "pre_h", "h")}, set()
         else:
             st.caption("PyTorch's convention: z = 1 keeps the old state. Some textbooks swap z and 1 − z.")
             bar_values, gates = {k: v[k] for k in ("r", "z", "n", "h")}, {"r", "z"}
