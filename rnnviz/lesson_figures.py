@@ -20,8 +20,9 @@ COLOURS = {"state": "#0072B2", "truth": "#D55E00", "input": "#009E73", "forget":
            "reset": "#009E73", "update": "#E69F00", "lstm": "#0072B2", "gru": "#E69F00", "rnn": "#D55E00",
            "c": "#0072B2", "h": "#D55E00", "x": "#999999"}
 """Okabe-Ito colours: told apart with any colour vision, and on a washed-out projector."""
-DASHES = {"input": "solid", "forget": "dash", "output": "dot", "reset": "solid", "update": "dash"}
-"""Gates often sit on the same value (both near 1): a dash pattern each keeps every line in sight."""
+DASHES = {"input": "solid", "forget": "dash", "output": "dot", "reset": "solid", "update": "dash",
+          "rnn": "dash", "lstm": "solid", "gru": "dot"}
+"""Gates (and models) often sit on the same value: a dash pattern each keeps every line in sight."""
 SENSITIVITY_FLOOR = 1e-30
 """Sensitivities below this (exact zeros included: a saturated tanh) are drawn at it, on the log axis."""
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "plain RNN"}
@@ -100,7 +101,7 @@ def predictions_figure(traces: Mapping[str, Trace], title: str = "") -> go.Figur
     for name, tr in traces.items():
         label = html.escape(tr.labels[-1])
         figure.add_trace(go.Scatter(x=np.arange(len(tr.tokens)), y=tr.probs[:, -1], name=html.escape(name),
-                                    mode="lines", line=dict(color=COLOURS.get(tr.cell), width=4),
+                                    mode="lines", line=dict(color=COLOURS.get(tr.cell), width=4, dash=DASHES.get(tr.cell)),
                                     hovertemplate=f"{html.escape(name)} after token %{{x}}: p({label}) = %{{y:.3f}}<extra></extra>"))
     first = next(iter(traces.values()))
     figure.add_hline(y=0.5, line=dict(color="grey", dash="dot"))
@@ -119,7 +120,7 @@ def memory_figure(memories: Mapping[str, tuple[str, FirstWordMemory]], quantity:
     for name, (cell, memory) in memories.items():
         values = memory.gap if quantity == "gap" else np.maximum(memory.sensitivity, SENSITIVITY_FLOOR)
         figure.add_trace(go.Scatter(x=np.arange(len(values)), y=values, name=html.escape(name), mode="lines",
-                                    line=dict(color=COLOURS[cell], width=4),
+                                    line=dict(color=COLOURS[cell], width=4, dash=DASHES[cell]),
                                     hovertemplate=f"{html.escape(name)} after token %{{x}}: %{{y:.3g}}<extra></extra>"))
     if quantity == "gap":
         axis = dict(title=dict(text="|h(good…) − h(bad…)|, largest unit", font=FONT), rangemode="tozero", tickfont=FONT)

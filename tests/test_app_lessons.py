@@ -60,14 +60,16 @@ def test_back_and_the_step_list_move_through_a_lesson_and_a_new_lesson_starts_at
     assert "3/5" in heading(app)
     app = app.sidebar.radio(key="lesson_step").set_value(5).run()
     assert "5/5" in heading(app)
-    app = app.sidebar.selectbox(key="lesson").set_value("first-word").run()
+    app = app.sidebar.selectbox(key="lesson_name").set_value("first-word").run()
     assert_clean(app)
     assert "Remember the first word · 1/4" in heading(app)
+    assert app.query_params["lesson"] == "first-word" and app.query_params["step"] == "1"
 
 
-@pytest.mark.parametrize("step", ["0", "99", "two", "1" * 5000])
-def test_a_step_out_of_range_or_not_a_number_opens_a_real_step(step):
-    app = run_app(lesson="counting", step=step)
+@pytest.mark.parametrize("lesson, step", [("counting", "0"), ("counting", "99"), ("counting", "two"),
+                                          ("counting", "1" * 5000), ("no-such-lesson", "2"), ("<b>x</b>", "1")])
+def test_a_link_to_a_step_or_lesson_that_does_not_exist_opens_a_real_one(lesson, step):
+    app = run_app(lesson=lesson, step=step)
     assert_clean(app)
     assert "Counting" in heading(app)
 

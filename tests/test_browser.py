@@ -209,3 +209,19 @@ def test_heatmap_hover_names_the_token_its_position_and_the_unit(browser, server
         assert "unit" in hover.text_content()
     finally:
         page.close()
+
+
+def test_a_lesson_link_shows_the_counting_unit_and_its_r_on_the_first_projector_screen(browser, server):
+    page = open_page(browser, server, SIZES["projector"], link(lesson="counting", step="3"))
+    try:
+        title = page.locator(".js-plotly-plot .gtitle").first
+        title.wait_for(timeout=90_000)
+        assert re.search(r"unit \d+ against the a's minus b's so far: r = [+-]\d\.\d{3}", title.text_content())
+        box = page.locator(".js-plotly-plot .main-svg").first.bounding_box()
+        assert box and box["y"] + box["height"] < first_screen_bottom(page), f"the whole chart is on screen: {box}"
+        page.get_by_text("Next ▶").click()
+        expect(page.get_by_label("A sequence of 'a', 'b', separated by spaces")).to_be_visible(timeout=30_000)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)
+        assert query["lesson"] == ["counting"] and query["step"] == ["4"], "the share link follows the step"
+    finally:
+        page.close()

@@ -116,3 +116,9 @@ def test_the_cli_trains_scores_and_writes_a_toy_checkpoint(tmp_path, monkeypatch
     [run] = model.info.training["runs"]  # no time left: one run, stopped at its first check
     assert run["steps"] == 10 and run["seed"] == 0
     assert {"test_accuracy", "unit", "unit_r"} <= set(model.info.metrics)
+
+
+def test_the_plain_rnns_sensitivity_to_the_first_word_vanishes_first_as_the_lesson_says():
+    at_50 = {cell: toys.first_word_memory(rnnviz.load(f"toy-first-{cell}"), fillers=50).sensitivity[50]
+             for cell in ("rnn", "lstm", "gru")}
+    assert at_50["rnn"] < 1e-10 and at_50["rnn"] < at_50["lstm"] and at_50["rnn"] < at_50["gru"], at_50

@@ -120,7 +120,8 @@ def _memory(quantity: str) -> Callable[[], None]:
         show(lesson_figures.memory_figure(memories, quantity), f"first-word-{quantity}")
         at = 50
         values = {label: (m.gap if quantity == "gap" else m.sensitivity)[at] for label, (_, m) in memories.items()}
-        st.caption(f"After {at} x's: " + ", ".join(f"{label} {value:.2g}" for label, value in values.items())
+        shown = "{:.3f}" if quantity == "gap" else "{:.2g}"
+        st.caption(f"After {at} x's: " + ", ".join(f"{label} {shown.format(value)}" for label, value in values.items())
                    + ". In Python: `rnnviz.toys.first_word_memory(rnnviz.load('toy-first-rnn'))`"
                    + (" (.gap)." if quantity == "gap" else " (.sensitivity; exact zeros are drawn at 1e-30)."))
     return draw

@@ -13,15 +13,22 @@ from ..lessons import LESSONS, Lesson
 from ..models import toy_models
 from ..widgets import literal
 
-STEP_KEY = "lesson_step"
-"""Session key of the step (1-based). Mirrored by hand into the URL's ``step``: the Step through view already
-owns the widget key "step", and a bound widget's key is its URL name."""
+LESSON_KEY, STEP_KEY = "lesson_name", "lesson_step"
+"""Session keys of the lesson and the step (1-based), mirrored by hand into the URL's ``lesson`` and ``step``: a
+bound widget's key is its URL name, the Step through view already owns the key "step", and a bound widget drops
+its parameter at its default value, which would leave the first lesson out of its own links."""
 
 
 def _requested_step() -> int:
     """The step the link asks for, 1 when it asks for none or for something that is not a number."""
     value = st.query_params.get("step", "1")
     return int(value) if value.isdigit() and len(value) < 4 else 1
+
+
+def _requested_lesson() -> str:
+    """The lesson the link asks for, the first one when it names none that exists."""
+    value = st.query_params.get("lesson", "")
+    return value if value in LESSONS else next(iter(LESSONS))
 
 
 def _restart() -> None:
@@ -41,19 +48,17 @@ def _missing_models(lesson: Lesson) -> list[str]:
 
 
 def render() -> None:
-    names = list(LESSONS)
-    # No format_func: a bound selectbox writes the shown label into the URL, and the link says lesson=counting.
-    choice = st.sidebar.selectbox("Lesson", names, key="lesson", bind="query-params", on_change=_restart,
-                                  help=" · ".join(f"{name}: {LESSONS[name].title}" for name in names))
+    if LESSON_KEY not in st.session_state:  # a new session: the link decides
+        st.session_state[LESSON_KEY], st.session_state[STEP_KEY] = _requested_lesson(), _requested_step()
+    choice = st.sidebar.selectbox("Lesson", list(LESSONS), key=LESSON_KEY, on_change=_restart,
+                                  format_func=lambda name: LESSONS[name].title)
     lesson = LESSONS[choice]
     count = len(lesson.steps)
-    if STEP_KEY not in st.session_state:
-        st.session_state[STEP_KEY] = _requested_step()
     st.session_state[STEP_KEY] = min(max(st.session_state[STEP_KEY], 1), count)
     st.sidebar.radio("Step", list(range(1, count + 1)), key=STEP_KEY,
                      format_func=lambda k: f"{k}. {lesson.steps[k - 1].title}")
     number = st.session_state[STEP_KEY]
-    st.query_params["step"] = str(number)
+    st.query_params["lesson"], st.query_params["step"] = choice, str(number)
     step = lesson.steps[number - 1]
 
     left, title, right = st.columns([1.2, 8, 1.2], vertical_alignment="center")
