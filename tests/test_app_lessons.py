@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+import rnnviz
 from conftest import random_model
 from rnnviz import toys
 from rnnviz.app.controls import UPLOAD
@@ -24,7 +25,7 @@ def test_a_lesson_link_opens_that_lesson_at_that_step_and_the_unit_shown_is_the_
     assert_clean(app)
     assert app.session_state["view"] == "Lessons"
     assert "3/5: The unit that counts" in heading(app)
-    unit = toys.tracking_unit(rnnviz_load("toy-counting-lstm"), "counting")
+    unit = toys.tracking_unit(rnnviz.load("toy-counting-lstm"), "counting")
     caption = next(shown(c.value) for c in app.caption if "tracking_unit" in c.value)
     assert f"{unit.steps:,} steps" in caption
     [chart] = app.get("plotly_chart")
@@ -32,11 +33,6 @@ def test_a_lesson_link_opens_that_lesson_at_that_step_and_the_unit_shown_is_the_
     assert title.endswith(f"unit {unit.unit} against the a's minus b's so far: r = {unit.r:+.3f}")
     assert app.get("plotly_chart") and any("Question for the class" in i.value for i in app.info)
     assert app.query_params["step"] == "3"
-
-
-def rnnviz_load(name: str):
-    import rnnviz
-    return rnnviz.load(name)
 
 
 @pytest.mark.parametrize("lesson", list(LESSONS))
@@ -78,7 +74,7 @@ def test_the_first_word_lesson_shows_the_accuracies_recorded_in_each_models_json
     app = run_app(lesson="first-word", step="1")
     caption = next(c.value for c in app.caption if "Accuracy" in c.value)
     for name in ("toy-first-rnn", "toy-first-lstm", "toy-first-gru"):
-        metrics = rnnviz_load(name).info.metrics
+        metrics = rnnviz.load(name).info.metrics
         assert f"{metrics['accuracy_at_200_fillers']:.1%} with 200 x's" in caption
 
 

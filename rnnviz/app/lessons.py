@@ -10,7 +10,7 @@ from typing import Callable
 import streamlit as st
 
 import rnnviz
-from rnnviz import figures, lesson_figures, toys
+from rnnviz import equations, figures, lesson_figures, toys
 from rnnviz.toys.training import LONG_FILLERS
 
 from . import models
@@ -188,7 +188,8 @@ LESSONS: dict[str, Lesson] = {
                  "Which of the three would you expect to still know the first word after 200 x's?",
                  _predictions(FIRST_MODELS, LONG_FIRST)),
             Step("What the state still says", "How different is each model's state after *good x x …* from its "
-                 "state after *bad x x …*? While the difference stays, the first word is remembered.",
+                 "state after *bad x x …*? While the difference stays, the first word is remembered. The plain RNN "
+                 f"has no gate: ${equations.RNN[0]}$.",
                  "The plain RNN rewrites its whole state at every step. How can it still hold the word?",
                  _memory("gap")),
             Step("The memory that vanishes", "Nudge the first word a little: how much does the state at step t "
