@@ -62,7 +62,8 @@ def unit_picker(model: rnnviz.SentimentModel) -> UnitChoice:
         help="Big models have hundreds of units; show the most interesting first. variance: the hidden state moves "
              "most; keep score: holds on to what it wrote; effect: pushes the final prediction most; or type a list.")]
     if by == "list":
-        typed = st.sidebar.text_input("Units (e.g. 3, 17, 40-45)", "0-9", key="units", bind="query-params",
+        st.session_state.setdefault("units", "0-9")  # not as the widget's value: the saturation plot writes it too
+        typed = st.sidebar.text_input("Units (e.g. 3, 17, 40-45)", key="units", bind="query-params",
                                       max_chars=analysis.MAX_UNITS_CHARS)
         return UnitChoice(by, 0, typed)
     hidden = model.config.hidden_size
