@@ -4,6 +4,7 @@
     model = rnnviz.load("lstm-sst2")
     tr = rnnviz.trace(model, "not bad at all")
     att = rnnviz.attribute(model, "not bad at all")   # each token's part of the prediction
+    mine = rnnviz.wrap(my_module, my_tokenizer)        # your own nn.Module with an LSTM / GRU inside
 """
 
 from .attribution import Attribution, attribute
@@ -12,8 +13,10 @@ from .model import MAX_TOKENS, ModelConfig, ModelInfo, SentimentModel
 from .rnn_trace import RNNTrace, trace_rnn
 from .text import Vocabulary, tokenize
 from .trace import Trace, trace
+from .wrap import WrappedModel, wrap
 
 __all__ = [
     "Attribution", "CheckpointError", "MAX_TOKENS", "ModelConfig", "ModelInfo", "RNNTrace", "SentimentModel", "Trace",
-    "Vocabulary", "attribute", "available_models", "load", "load_from_bytes", "save", "tokenize", "trace", "trace_rnn",
+    "Vocabulary", "WrappedModel", "attribute", "available_models", "load", "load_from_bytes", "save", "tokenize", "trace",
+    "trace_rnn", "wrap",
 ]

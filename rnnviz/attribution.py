@@ -203,7 +203,7 @@ def _final_states_without(model: SentimentModel, tr: Trace, starts: np.ndarray, 
         state = torch.from_numpy(hidden[:, starts[batch]])
         if cells is not None:
             state = (state, torch.from_numpy(cells[:, starts[batch]]))
-        out, _ = model.rnn(model.embedding(ids), state)
+        out, _ = model.recur(model.embedding(ids), state)
         finals[batch] = out[torch.arange(len(batch)), lengths - 1]
     return finals
 

@@ -214,9 +214,22 @@ class SentimentModel(nn.Module):
     def encode(self, tokens: Sequence[str]) -> list[int]:
         return self.vocab.encode(tokens)
 
+    def read(self, text: str) -> tuple[list[str], list[int]]:
+        """(tokens, ids) of ``text`` as this model reads it, one id per token (before the max_tokens cut).
+
+        ``rnnviz.trace`` and ``predict_proba`` read text only through here, so a wrapped model (rnnviz.wrap)
+        can let its own tokenizer produce the ids.
+        """
+        tokens = self.tokenize(text)
+        return tokens, self.encode(tokens)
+
+    def recur(self, embedded: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        """The recurrent layers on batch-first input (B, T, D): (top-layer output (B, T, H), final state)."""
+        return self.rnn(embedded, state)
+
     def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
         """Top-layer hidden state at every step, (B, T, H), for right-padded ids (B, T)."""
-        output, _ = self.rnn(self.dropout(self.embedding(ids)))
+        output, _ = self.recur(self.dropout(self.embedding(ids)))
         return output
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -239,7 +252,7 @@ class SentimentModel(nn.Module):
             texts = [texts]
         encoded = []
         for index, text in enumerate(texts):
-            ids = self.encode(self.tokenize(text))
+            _, ids = self.read(text)
             if not ids:
                 raise ValueError(f"text {index} has no tokens to read")
             encoded.append(ids)

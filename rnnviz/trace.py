@@ -214,9 +214,9 @@ def trace(model: SentimentModel, text: str) -> Trace:
         raise ValueError(f"text must be a string, not {type(text).__name__}")
     if not text.strip():
         raise ValueError("the text is empty: type or paste some words to trace")
-    tokens = model.tokenize(text)
+    tokens, ids = model.read(text)
     if not tokens:
         raise ValueError("the text has no readable words (only invisible or control characters)")
     kept = tokens[: model.max_tokens]
     printable = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates -> U+FFFD
-    return trace_ids(model, kept, model.encode(kept), text=printable, n_tokens_total=len(tokens))
+    return trace_ids(model, kept, ids[: model.max_tokens], text=printable, n_tokens_total=len(tokens))
