@@ -193,3 +193,9 @@ def test_a_head_with_several_candidates_or_one_output_is_refused_plainly():
     single.classifier = nn.Linear(8, 1)
     with pytest.raises(ValueError, match="1 score per step"):
         rnnviz.wrap(single, VOCAB)
+
+
+@pytest.mark.parametrize("build, tokenizer", [(MLPClassifier, VOCAB), (TimeMajorGRU, StubTokenizer())])
+def test_integrated_gradients_of_a_wrapped_model_sum_to_its_margin(build, tokenizer):
+    att = rnnviz.attribute(rnnviz.wrap(build(), tokenizer), TEXT, method="integrated_gradients")
+    assert abs(att.delta) < 1e-3 and att.scores.sum() + att.rest == pytest.approx(att.margin, abs=1e-5)
