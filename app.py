@@ -44,12 +44,12 @@ view = st.sidebar.radio("View", list(VIEWS), key="view", bind="query-params")
 if view in OWN_MODELS:
     VIEWS[view].render()
     st.stop()
-shipped_models = models.shipped_models()
-choice = controls.model_picker(shipped_models.names)
+shipped_models, served = models.shipped_models(), models.served_model()  # served: `python -m rnnviz serve`
+choice = controls.model_picker(shipped_models.names, served.name if served else None)
 for name, problem in shipped_models.broken.items():
     st.sidebar.warning(f"{name} is hidden: its files could not be loaded ({literal(problem)}).")
-shipped = choice != controls.UPLOAD
-model = models.shipped_model(choice) if shipped else uploaded_model()
+shipped = choice in shipped_models.names
+model = models.shipped_model(choice) if shipped else served if served and choice == served.name else uploaded_model()
 st.title("rnnviz: what does the RNN remember?")
 if model is None:
     st.info("Choose a shipped model, or upload NAME.safetensors with NAME.json, in the sidebar.")

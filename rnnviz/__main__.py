@@ -1,17 +1,21 @@
 """Command line: ``python -m rnnviz trace --model lstm-sst2 "not bad at all" [--out trace.csv|.json]``.
 
-``python -m rnnviz models`` lists the shipped models with their test accuracy.
+``python -m rnnviz models`` lists the shipped models with their test accuracy; ``python -m rnnviz serve
+my_project/model.py:build`` opens the dashboard on your own model (a function returning ``rnnviz.wrap(...)``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from .checkpoint import CheckpointError, available_models, load
 from .export import write_trace
+from .factory import FACTORY_ENV, build_model, parse_spec
 from .model import use_trace_threads
 from .trace import Trace, trace
 
@@ -47,6 +51,19 @@ def summary(tr: Trace, max_rows: int = 60) -> str:
     return "\n".join(lines)
 
 
+def serve(spec: str, port: int) -> int:
+    """``streamlit run app.py`` with the model from ``spec`` (FILE.py:FUNCTION) first in the model picker."""
+    try:
+        file, function = parse_spec(spec)
+        build_model(spec)  # fail here, with a message, rather than inside the page
+    except (ValueError, TypeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port)]
+    return subprocess.call(command, cwd=app.parent, env={**os.environ, FACTORY_ENV: f"{file}:{function}"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnnviz", description="Trace LSTM and GRU sentiment models.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,8 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     trace_parser.add_argument("--out", type=Path, help="also write every number: .csv (long table) or .json")
     trace_parser.add_argument("--rows", type=int, default=60, help="most tokens to list in the summary")
     commands.add_parser("models", help="list the shipped models")
+    serve_parser = commands.add_parser("serve", help="open the dashboard on your own model: FILE.py:FUNCTION")
+    serve_parser.add_argument("factory", help="a function returning rnnviz.wrap(...), e.g. my_project/model.py:build")
+    serve_parser.add_argument("--port", type=int, default=8501)
     args = parser.parse_args(argv)
     use_trace_threads()
+
+    if args.command == "serve":
+        return serve(args.factory, args.port)
 
     if args.command == "models":
         for name in available_models():

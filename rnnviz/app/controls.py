@@ -31,10 +31,11 @@ class UnitChoice:
     typed: str
 
 
-def model_picker(names: list[str]) -> str:
-    """The sidebar's model choice: a shipped model's name or UPLOAD."""
-    return st.sidebar.selectbox("Model", [*names, UPLOAD], index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
-                                key="model", bind="query-params",
+def model_picker(names: list[str], local: str | None = None) -> str:
+    """The sidebar's model choice: the served local model (first, when there is one), a shipped model, or UPLOAD."""
+    options = [*([local] if local else []), *names, UPLOAD]
+    default = 0 if local or DEFAULT_MODEL not in names else options.index(DEFAULT_MODEL)
+    return st.sidebar.selectbox("Model", options, index=default, key="model", bind="query-params",
                                 help="Shipped sentiment models (see pretrained/README.md) or your own.")
 
 

@@ -7,6 +7,7 @@ model name and exact text); an uploaded model's traces stay in its session, boun
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import checkpoint
 from rnnviz.checkpoint import CheckpointError, available_models, available_toys
+from rnnviz.factory import FACTORY_ENV, build_model
 from rnnviz.model import use_trace_threads
 
 use_trace_threads()  # once per server process: every session's trace on one intra-op thread
@@ -64,6 +66,18 @@ def shipped_model(name: str) -> rnnviz.SentimentModel:
     return rnnviz.load(name)
 
 
+@st.cache_resource(show_spinner="Building your model…")
+def local_model(spec: str) -> rnnviz.SentimentModel:
+    """The model ``python -m rnnviz serve FILE.py:FUNCTION`` names (trusted local code, built once)."""
+    return build_model(spec)
+
+
+def served_model() -> rnnviz.SentimentModel | None:
+    """The local model this server was started with, or None for a plain ``streamlit run app.py``."""
+    spec = os.environ.get(FACTORY_ENV)
+    return local_model(spec) if spec else None
+
+
 def traced(model: rnnviz.SentimentModel, text: str) -> rnnviz.Trace:
     """``rnnviz.trace``, at most TRACES_AT_ONCE at a time across the server, so memory in flight is bounded."""
     with _running:
@@ -77,13 +91,17 @@ def shipped_trace(name: str, text: str) -> rnnviz.Trace:
 
 
 def session_trace(model: rnnviz.SentimentModel, text: str) -> rnnviz.Trace:
-    """An uploaded model's trace, memoized in this session only, the oldest dropped past SESSION_TRACE_BYTES."""
-    memo: OrderedDict[str, rnnviz.Trace] = st.session_state.setdefault("upload_traces", OrderedDict())
-    if text in memo:
-        memo.move_to_end(text)
-        return memo[text]
+    """An uploaded or served model's trace, memoized in this session only, the oldest dropped past SESSION_TRACE_BYTES.
+
+    Keyed by the model object as well as the text: a session can switch between its upload and a served model.
+    """
+    memo: OrderedDict[tuple[int, str], rnnviz.Trace] = st.session_state.setdefault("upload_traces", OrderedDict())
+    key = (id(model), text)
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key]
     result = traced(model, text)
-    memo[text] = result
+    memo[key] = result
     while len(memo) > 1 and sum(tr.nbytes for tr in memo.values()) > SESSION_TRACE_BYTES:
         memo.popitem(last=False)
     return result

@@ -32,7 +32,7 @@ def attribution(ctx: ViewContext, method: str) -> rnnviz.Attribution:
     if ctx.shipped:
         return shipped_attribution(ctx.trace.model_name, ctx.text, method)
     memo = st.session_state.setdefault("upload_attributions", {})
-    key = (ctx.text, method)
+    key = (id(ctx.model), ctx.text, method)
     if key not in memo:
         if len(memo) >= 8:
             memo.pop(next(iter(memo)))

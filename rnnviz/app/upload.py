@@ -20,7 +20,7 @@ MAX_FILES = 2
 
 
 def _forget_upload() -> None:
-    for key in ("upload_model", "upload_error", "upload_digest", "upload_traces"):
+    for key in ("upload_model", "upload_error", "upload_digest", "upload_traces", "upload_attributions"):
         st.session_state.pop(key, None)
 
 

@@ -1,0 +1,89 @@
+"""`python -m rnnviz serve FILE.py:FUNCTION`: the dashboard on a practitioner's own wrapped model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnviz.__main__ import main
+from rnnviz.factory import FACTORY_ENV, build_model, parse_spec
+from test_app import APP, VIEWS, assert_clean
+
+FACTORY = '''
+import torch
+from torch import nn
+import rnnviz
+
+WORDS = "<pad> <unk> the film was not good bad at all".split()
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(len(WORDS), 8, padding_idx=0)
+        self.gru = nn.GRU(8, 6, num_layers=2, batch_first=True)
+        self.out = nn.Linear(6, 2)
+
+    def forward(self, ids):
+        return self.out(self.gru(self.embed(ids))[0][:, -1])
+
+
+def build():
+    torch.manual_seed(0)
+    return rnnviz.wrap(Classifier(), {w: i for i, w in enumerate(WORDS)}, labels=["negative", "positive"],
+                       name="my-gru")
+
+
+def not_a_model():
+    return 42
+'''
+
+
+@pytest.fixture
+def factory(tmp_path: Path) -> Path:
+    path = tmp_path / "my_model.py"
+    path.write_text(FACTORY)
+    return path
+
+
+def test_a_factory_spec_names_a_file_and_a_function(factory):
+    assert parse_spec(f"{factory}:build") == (factory.resolve(), "build")
+    for bad in ("no-colon", f"{factory}:", f"{factory}:not an identifier", "missing.py:build"):
+        with pytest.raises(ValueError):
+            parse_spec(bad)
+
+
+def test_the_factory_must_return_a_wrapped_model(factory):
+    assert build_model(f"{factory}:build").name == "my-gru"
+    with pytest.raises(TypeError, match="rnnviz.wrap"):
+        build_model(f"{factory}:not_a_model")
+    with pytest.raises(ValueError, match="no function"):
+        build_model(f"{factory}:absent")
+
+
+@pytest.mark.parametrize("view", [v for v in VIEWS if v not in ("LSTM vs GRU",)])
+def test_the_dashboard_opens_on_the_served_model_in_every_view(factory, monkeypatch, view):
+    monkeypatch.setenv(FACTORY_ENV, f"{factory}:build")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["view"] = view
+    app.run()
+    assert_clean(app)
+    assert app.selectbox(key="model").options[0] == "my-gru" and app.selectbox(key="model").value == "my-gru"
+
+
+def test_serve_starts_streamlit_on_the_app_with_the_factory(factory, monkeypatch):
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda command, cwd, env: calls.append((command, env)) or 0)
+    assert main(["serve", f"{factory}:build", "--port", "8600"]) == 0
+    [(command, env)] = calls
+    assert command == [sys.executable, "-m", "streamlit", "run", str(Path(APP).resolve()), "--server.port", "8600"]
+    assert env[FACTORY_ENV] == f"{factory.resolve()}:build"
+
+
+def test_serve_refuses_a_bad_factory_with_a_message(factory, capsys):
+    assert main(["serve", f"{factory}:not_a_model"]) == 2
+    assert "rnnviz.wrap" in capsys.readouterr().err
