@@ -349,3 +349,17 @@ def units_moved_by_pair(first: "Trace", second: "Trace", slots: Sequence[tuple[i
     a = first.quantities()[quantity][layer][[i for i, _ in pairs]]
     b = second.quantities()[quantity][layer][[j for _, j in pairs]]
     return np.argsort(-np.abs(b - a).max(axis=0), kind="stable")
+
+
+def next_tokens(trace: "Trace", k: int = 5) -> pd.DataFrame:
+    """A language model's k likeliest next tokens after each step (Karpathy et al. 2015): one row per step.
+
+    Columns: step, token, then ``next 1`` .. ``next k`` as "word (probability)", likeliest first.
+    """
+    k = min(k, trace.probs.shape[1])
+    best = np.argsort(-trace.probs, axis=1, kind="stable")[:, :k]
+    frame = pd.DataFrame({"step": np.arange(len(trace.tokens)), "token": trace.tokens})
+    for rank in range(k):
+        frame[f"next {rank + 1}"] = [f"{trace.labels[best[t, rank]]} ({trace.probs[t, best[t, rank]]:.2f})"
+                                     for t in range(len(trace.tokens))]
+    return frame

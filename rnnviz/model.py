@@ -189,6 +189,11 @@ class SentimentModel(nn.Module):
         return self.config.cell
 
     @property
+    def predicts_next_token(self) -> bool:
+        """The head scores every word of the vocabulary: a language model, read as its top next tokens."""
+        return self.config.num_classes == self.config.vocab_size
+
+    @property
     def labels(self) -> list[str]:
         return self.info.labels
 

@@ -87,3 +87,49 @@ def test_serve_starts_streamlit_on_the_app_with_the_factory(factory, monkeypatch
 def test_serve_refuses_a_bad_factory_with_a_message(factory, capsys):
     assert main(["serve", f"{factory}:not_a_model"]) == 2
     assert "rnnviz.wrap" in capsys.readouterr().err
+
+
+LANGUAGE_MODEL = '''
+import torch
+from torch import nn
+import rnnviz
+
+WORDS = "<pad> <unk> the cat sat on mat dog ran".split()
+
+
+class LanguageModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(len(WORDS), 8)
+        self.lstm = nn.LSTM(8, 6, batch_first=True)
+        self.next_token = nn.Linear(6, len(WORDS))
+
+    def forward(self, ids):
+        return self.next_token(self.lstm(self.embed(ids))[0])
+
+
+def build():
+    torch.manual_seed(0)
+    return rnnviz.wrap(LanguageModel(), {w: i for i, w in enumerate(WORDS)}, labels=WORDS, name="tiny-lm")
+'''
+
+
+def test_a_language_model_reads_as_its_five_likeliest_next_tokens(tmp_path, monkeypatch):
+    import numpy as np
+    import rnnviz
+    from rnnviz import analysis
+    path = tmp_path / "lm.py"
+    path.write_text(LANGUAGE_MODEL)
+    model = build_model(f"{path}:build")
+    assert model.predicts_next_token
+    tr = rnnviz.trace(model, "the cat sat on the mat")
+    table = analysis.next_tokens(tr)
+    best = int(np.argmax(tr.probs[2]))
+    assert table.loc[2, "next 1"] == f"{tr.labels[best]} ({tr.probs[2, best]:.2f})" and len(table.columns) == 7
+    monkeypatch.setenv(FACTORY_ENV, f"{path}:build")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["text"] = "the cat sat on the mat"
+    app.run()
+    assert_clean(app)
+    [frame] = app.dataframe
+    assert list(frame.value.columns)[:3] == ["step", "token", "next 1"] and not app.get("plotly_chart")

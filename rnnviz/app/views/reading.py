@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import figures
+from rnnviz import analysis, figures
 from rnnviz.running_text import legend_html, tinted_html
 
 from ..context import ViewContext
@@ -24,6 +24,10 @@ def render(ctx: ViewContext) -> None:
              for t, score in enumerate(tint.scores)]
     st.html(tinted_html(tr.tokens, tint.scores, tint.scale, hover, unknown=tr.unknown))
     st.caption(tint.meaning.capitalize() + ".")
+    if ctx.model.predicts_next_token:
+        st.caption("A language model: after each token, its five likeliest next tokens.")
+        st.dataframe(analysis.next_tokens(tr), hide_index=True, height=min(420, 38 + 35 * len(tr.tokens)))
+        return
     show(figures.prediction_line(tr), "prediction")
     how_to_read("Hover a word for its exact score. Dotted underline: a word the model does not know (read as "
                 "<unk>). The line is the prediction after each token; the dotted line is 0.5.")
