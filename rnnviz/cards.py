@@ -32,6 +32,10 @@ def _shipped_command(command: str, name: str) -> str:
     return " ".join(words)
 
 
+def _size(name: str) -> float:
+    return sum((PRETRAINED_DIR / f"{name}{suffix}").stat().st_size for suffix in (".safetensors", ".json"))
+
+
 def card_table() -> str:
     rows = ["| model | cell | trained on | test accuracy | dev accuracy | parameters | file size | training time | train command | evaluate command |",
             "|---|---|---|---|---|---|---|---|---|---|"]
@@ -39,7 +43,7 @@ def card_table() -> str:
         model = load(name)
         metrics, training = model.info.metrics, model.info.training
         provenance = training.get("provenance", {})
-        size = sum((PRETRAINED_DIR / f"{name}{suffix}").stat().st_size for suffix in (".safetensors", ".json"))
+        size = _size(name)
         test = metrics.get("test_accuracy")
         test_file = _from_root(metrics.get("test_file", ""))
         test_text = f"{test:.2%} on {provenance.get('test_texts', '?'):,} texts" if test is not None else "n/a"
@@ -65,10 +69,6 @@ the training lengths, generated from a seed neither training nor model selection
 follows the task's count, depth or first word best, found by `rnnviz.toys.tracking_unit`, with its correlation r.
 
 """
-
-
-def _size(name: str) -> float:
-    return sum((PRETRAINED_DIR / f"{name}{suffix}").stat().st_size for suffix in (".safetensors", ".json"))
 
 
 def toy_table() -> str:
