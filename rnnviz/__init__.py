@@ -9,6 +9,7 @@
 
 from .attribution import Attribution, attribute
 from .checkpoint import CheckpointError, available_models, load, load_from_bytes, save
+from .intervene import Clamp
 from .model import MAX_TOKENS, ModelConfig, ModelInfo, SentimentModel
 from .rnn_trace import RNNTrace, trace_rnn
 from .text import Vocabulary, tokenize
@@ -16,7 +17,7 @@ from .trace import Trace, trace
 from .wrap import WrappedModel, wrap
 
 __all__ = [
-    "Attribution", "CheckpointError", "MAX_TOKENS", "ModelConfig", "ModelInfo", "RNNTrace", "SentimentModel", "Trace",
+    "Attribution", "CheckpointError", "Clamp", "MAX_TOKENS", "ModelConfig", "ModelInfo", "RNNTrace", "SentimentModel", "Trace",
     "Vocabulary", "WrappedModel", "attribute", "available_models", "load", "load_from_bytes", "save", "tokenize", "trace",
     "trace_rnn", "wrap",
 ]

@@ -9,7 +9,7 @@ c_t = f_t * c_{t-1} + i_t * g_t still needs a loop, and that loop is cheap eleme
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ import torch
 
 from .analysis import (final_memory_contributions, keep_matrix, margin_readout, reduce_keep,
                        reduce_keep_by_readout)
+from .intervene import Clamp, check_clamps, clamped_states
 from .model import SentimentModel, rnn_backend
 from .rnn_trace import GRU_GATES, LSTM_GATES, direction_states, direction_weights, kernel_kind
 
@@ -155,19 +156,26 @@ class Trace:
 
 
 def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: str = "",
-              n_tokens_total: int | None = None) -> Trace:
+              n_tokens_total: int | None = None, interventions: Sequence[Clamp] = ()) -> Trace:
     """Trace already-encoded tokens (at least one). ``trace`` is the usual entry point."""
     if not ids:
         raise ValueError("nothing to trace: the text has no tokens")
     n_tokens_total = len(tokens) if n_tokens_total is None else n_tokens_total
     gate_names = {"lstm": LSTM_GATES, "gru": GRU_GATES}.get(model.cell, ())
     kind = kernel_kind(model.rnn)
+    layer_count = model.config.num_layers
+    check_clamps(interventions, kind, layer_count, model.config.hidden_size)
     with torch.no_grad(), rnn_backend():
         x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
         zeros = x.new_zeros(model.config.hidden_size)
         layers = []
-        for layer in range(model.config.num_layers):
-            result = direction_states(kind, x, direction_weights(model.rnn, layer, 0), zeros, zeros)
+        for layer in range(layer_count):
+            weights = direction_weights(model.rnn, layer, 0)
+            if interventions:  # the fused kernels cannot hold a value: read step by step
+                clamps = [clamp for clamp in interventions if clamp.layer % layer_count == layer]
+                result = clamped_states(kind, x, weights, clamps)
+            else:
+                result = direction_states(kind, x, weights, zeros, zeros)
             x = result["hidden"]
             layers.append({name: value.numpy() for name, value in result.items()})
         probs = torch.softmax(model.head(x), dim=-1).numpy()
@@ -201,8 +209,11 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     )
 
 
-def trace(model: SentimentModel, text: str) -> Trace:
+def trace(model: SentimentModel, text: str, interventions: Sequence[Clamp] = ()) -> Trace:
     """Run ``model`` over ``text`` once, recording every gate and state at every token.
+
+    ``interventions`` (``rnnviz.Clamp``) re-read the text with gates or states held at chosen values
+    (rnnviz.intervene): the result is the trace of that changed run.
 
     Reads at most ``model.max_tokens`` tokens (5,000 by default); ``Trace.truncated`` says when the
     text was longer and ``Trace.cut_reason`` why. Raises ValueError, with a plain message, for text with
@@ -219,4 +230,5 @@ def trace(model: SentimentModel, text: str) -> Trace:
         raise ValueError("the text has no readable words (only invisible or control characters)")
     kept = tokens[: model.max_tokens]
     printable = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")  # lone surrogates -> U+FFFD
-    return trace_ids(model, kept, ids[: model.max_tokens], text=printable, n_tokens_total=len(tokens))
+    return trace_ids(model, kept, ids[: model.max_tokens], text=printable, n_tokens_total=len(tokens),
+                     interventions=interventions)
