@@ -13,7 +13,7 @@ import rnnviz
 from conftest import random_model
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-VIEWS = ["Reading", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "Saturation",
+VIEWS = ["Reading", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "What if", "Saturation",
          "Export", "About the equations"]
 SHIPPED = rnnviz.available_models()
 
@@ -284,3 +284,19 @@ def test_step_through_says_in_words_what_the_library_computes_for_that_unit_and_
     sentence = analysis.describe_step("gru", detail, unit)
     assert any(f"(position 2), unit {unit} {sentence}" in shown(m.value) for m in app.markdown)
     assert not any("-0.00" in m.value for m in app.markdown)
+
+
+@pytest.mark.parametrize("name", ["lstm-sst2", "gru-sst2"])
+def test_what_if_states_how_far_holding_a_gate_moves_the_prediction(name):
+    app = run_app(model=name, view="What if", text="not bad at all , a fine film")
+    assert_clean(app)
+    experiments = app.selectbox(key="what_if").options
+    app.selectbox(key="what_if").select(experiments[0]).run()
+    app.checkbox(key="what_if_all").check().run()
+    assert_clean(app)
+    [sentence] = [m.value for m in app.markdown if "moves from" in m.value]
+    model = rnnviz.load(name)
+    quantity, value = ("forget", 1.0) if model.cell == "lstm" else ("update", 1.0)
+    changed = rnnviz.trace(model, "not bad at all , a fine film", interventions=[rnnviz.Clamp(quantity, value)])
+    assert f"to **{changed.probs[-1, 1]:.3f}**" in sentence
+    assert len(app.get("plotly_chart")) == 2
