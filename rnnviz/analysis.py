@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .model import layer_weights, rnn_backend, run_layer
+from .model import rnn_backend
+from .rnn_trace import direction_weights, kernel_kind, run_direction
 
 if TYPE_CHECKING:
     from .model import SentimentModel
@@ -148,9 +149,11 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
     layer = layer % trace.num_layers
     hidden = torch.tensor(trace.hidden[layer], requires_grad=True)
     x = hidden
+    kind, zeros = kernel_kind(model.rnn), hidden.new_zeros(trace.hidden_size)
     with torch.enable_grad(), rnn_backend():
         for above in range(layer + 1, trace.num_layers):
-            x = run_layer(trace.cell, x, [w.detach() for w in layer_weights(model.rnn, above)])
+            weights = {role: None if w is None else w.detach() for role, w in direction_weights(model.rnn, above, 0).items()}
+            x = run_direction(kind, x, weights, zeros, zeros)
         logits = torch.nn.functional.linear(x[-1], model.head.weight.detach(), model.head.bias.detach())
         predicted = int(logits.argmax())
         (logits[predicted] - logits.mean()).backward()
@@ -186,7 +189,8 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
     match the equations term by term.
     """
     layer = layer % trace.num_layers
-    w_ih, w_hh, b_ih, b_hh = (w.detach() for w in layer_weights(model.rnn, layer))
+    weights = direction_weights(model.rnn, layer, 0)
+    w_ih, w_hh, b_ih, b_hh = (weights[role] for role in ("w_ih", "w_hh", "b_ih", "b_hh"))
     with torch.no_grad():
         if layer == 0:
             x = model.embedding(torch.tensor([trace.token_ids[step]]))[0]

@@ -66,22 +66,6 @@ def rnn_backend(name: str | None = None) -> Iterator[None]:
         torch.backends.mkldnn.enabled = previous
 
 
-def layer_weights(rnn: nn.RNNBase, layer: int) -> list[torch.Tensor]:
-    """One layer's [weight_ih, weight_hh, bias_ih, bias_hh], as PyTorch's fused kernels take them."""
-    return [getattr(rnn, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-
-
-def run_layer(cell: str, x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
-    """One unbatched layer (T, D) -> hidden states (T, H) through the fused kernel, from a zero state."""
-    zeros = x.new_zeros(1, 1, weights[1].shape[1])
-    if cell == "lstm":
-        out, _, _ = torch.lstm(x[None], (zeros, zeros), weights, True, 1, 0.0, False, False, True)
-    else:
-        kernel = torch.gru if cell == "gru" else torch.rnn_tanh
-        out, _ = kernel(x[None], zeros, weights, True, 1, 0.0, False, False, True)
-    return out[0]
-
-
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a model's layers (the weights live in the .safetensors file)."""

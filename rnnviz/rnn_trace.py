@@ -24,8 +24,28 @@ GRU_GATES = ("reset", "update", "candidate")
 _KERNELS = {"LSTM": torch.lstm, "GRU": torch.gru, "RNN_TANH": torch.rnn_tanh, "RNN_RELU": torch.rnn_relu}
 
 
+class StateArrays:
+    """What every trace holds, layers first: ``gates`` by name, ``cell_state`` (LSTM, else None) and ``hidden``."""
+
+    gates: dict[str, np.ndarray]
+    cell_state: np.ndarray | None
+    hidden: np.ndarray
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.hidden.shape[0])
+
+    def quantities(self) -> dict[str, np.ndarray]:
+        """Every per-unit quantity by name, each laid out like ``hidden``: gates, then cell and hidden state."""
+        found = dict(self.gates)
+        if self.cell_state is not None:
+            found["cell_state"] = self.cell_state
+        found["hidden"] = self.hidden
+        return found
+
+
 @dataclass
-class RNNTrace:
+class RNNTrace(StateArrays):
     """Every gate and state of one run of a recurrent module over one sequence, as float32 numpy arrays."""
 
     cell: str
@@ -40,20 +60,8 @@ class RNNTrace:
     """(T, directions * H_out): exactly what the module returns for this sequence."""
 
     @property
-    def num_layers(self) -> int:
-        return int(self.hidden.shape[0])
-
-    @property
     def num_directions(self) -> int:
         return int(self.hidden.shape[1])
-
-    def quantities(self) -> dict[str, np.ndarray]:
-        """Every per-unit quantity by name, each (layers, directions, T, H): gates, then cell and hidden state."""
-        found = dict(self.gates)
-        if self.cell_state is not None:
-            found["cell_state"] = self.cell_state
-        found["hidden"] = self.hidden
-        return found
 
     def __getitem__(self, key: str | tuple) -> np.ndarray:
         """``tr["forget", 0]`` -> (T, H) of layer 0, direction 0; ``tr["hidden", -1, 1]``: top layer, backward.
@@ -116,7 +124,7 @@ def _initial_states(rnn: nn.RNNBase, kind: str, hx: Any, reference: torch.Tensor
     return h0, None
 
 
-def _run_direction(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None], h0: torch.Tensor,
+def run_direction(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None], h0: torch.Tensor,
                    c0: torch.Tensor | None) -> torch.Tensor:
     """One layer and direction through the fused kernel, in reading order: (T, D) -> hidden states (T, H_out)."""
     params = [w["w_ih"], w["w_hh"]] + ([w["b_ih"], w["b_hh"]] if w["b_ih"] is not None else [])
@@ -140,7 +148,7 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
 
     ``kind`` is ``kernel_kind(rnn)``; ``h0`` (H_out,) and ``c0`` (H,) the initial state (``c0`` None but for LSTM).
     """
-    h = _run_direction(kind, x, w, h0, c0)
+    h = run_direction(kind, x, w, h0, c0)
     if kind in ("RNN_TANH", "RNN_RELU"):
         return {"hidden": h}
     h_prev = torch.cat([h0[None], h[:-1]])

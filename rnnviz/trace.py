@@ -19,11 +19,11 @@ from .analysis import (final_memory_contributions, keep_matrix, margin_readout, 
                        reduce_keep_by_readout)
 from .intervene import Clamp, check_clamps, clamped_states
 from .model import SentimentModel, rnn_backend
-from .rnn_trace import GRU_GATES, LSTM_GATES, direction_states, direction_weights, kernel_kind
+from .rnn_trace import GRU_GATES, LSTM_GATES, StateArrays, direction_states, direction_weights, kernel_kind
 
 
 @dataclass
-class Trace:
+class Trace(StateArrays):
     """Everything one model did while reading one text. Arrays are float32, laid out (layers, T, H)."""
 
     model_name: str
@@ -60,10 +60,6 @@ class Trace:
         return self.n_tokens_total > len(self.tokens)
 
     @property
-    def num_layers(self) -> int:
-        return int(self.hidden.shape[0])
-
-    @property
     def hidden_size(self) -> int:
         return int(self.hidden.shape[2])
 
@@ -96,14 +92,6 @@ class Trace:
         if layer % self.num_layers == self.num_layers - 1:
             return self.keep_units
         return keep_matrix(self.cell, self.quantities(), layer)
-
-    def quantities(self) -> dict[str, np.ndarray]:
-        """Every per-unit quantity by name, each (layers, T, H): gates, then cell and hidden state."""
-        found = dict(self.gates)
-        if self.cell_state is not None:
-            found["cell_state"] = self.cell_state
-        found["hidden"] = self.hidden
-        return found
 
     def to_frame(self) -> pd.DataFrame:
         """Long table, one row per (step, layer, unit, quantity): step, token, layer, unit, quantity, value.

@@ -33,7 +33,8 @@ def test_every_hidden_state_is_the_tanh_equation_step_by_step():
     tr = rnnviz.trace(model, random_text(40, seed=3))
     x = model.embedding(torch.tensor(tr.token_ids)).detach().double().numpy()
     for layer in range(2):
-        w_ih, w_hh, b_ih, b_hh = (w.detach().double().numpy() for w in rnnviz.model.layer_weights(model.rnn, layer))
+        weights = rnnviz.rnn_trace.direction_weights(model.rnn, layer, 0)
+        w_ih, w_hh, b_ih, b_hh = (weights[role].detach().double().numpy() for role in ("w_ih", "w_hh", "b_ih", "b_hh"))
         h = np.zeros(w_hh.shape[0])
         expected = []
         for x_t in x:
