@@ -135,8 +135,9 @@ def legend_html(scale: TintScale, note: str = "") -> str:
     """A horizontal colour bar with its ticks and the scale's meaning, as escaped HTML."""
     stops = ", ".join(f"{colour} {100 * k / 20:.0f}%" for k, colour in
                       enumerate(sample_colorscale(scale.colorscale, [k / 20 for k in range(21)])))
-    ticks = "".join(f'<span style="position:absolute;left:{100 * spot:.1f}%;transform:translateX(-50%)">'
-                    f"{html.escape(label)}</span>" for spot, label in scale.ticks())
+    ticks = "".join(f'<span style="position:absolute;left:{100 * spot:.1f}%;transform:translateX('
+                    f'{-100 * spot if spot in (0.0, 1.0) else -50:.0f}%);white-space:nowrap">{html.escape(label)}</span>'
+                    for spot, label in scale.ticks())  # the end labels stay inside the bar, clear of its neighbours
     return (f'<div class="rnnviz-legend" style="font-size:13px;font-family:sans-serif;margin:4px 0 4px 0">'
             f'<div style="display:flex;align-items:center;gap:10px"><span style="flex:none">{html.escape(scale.legend)}</span>'
             f'<div style="position:relative;width:220px;flex:none"><div style="height:12px;border-radius:3px;'
