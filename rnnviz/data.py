@@ -16,25 +16,42 @@ class LabeledTexts:
     texts: list[str]
     labels: list[int]
     source: str = ""
+    targets: list[float] | None = None
+    """P(positive) to train towards, where it is not simply the label (SST's neutral phrases: 0.5)."""
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, indices: list[int]) -> "LabeledTexts":
-        return LabeledTexts([self.texts[i] for i in indices], [self.labels[i] for i in indices], self.source)
+        targets = [self.targets[i] for i in indices] if self.targets is not None else None
+        return LabeledTexts([self.texts[i] for i in indices], [self.labels[i] for i in indices], self.source, targets)
+
+    def target(self, index: int) -> float:
+        """The training target of text ``index``: its soft target, or its label."""
+        return self.targets[index] if self.targets is not None else float(self.labels[index])
+
+    def __add__(self, other: "LabeledTexts") -> "LabeledTexts":
+        targets = None
+        if self.targets is not None or other.targets is not None:
+            targets = [self.target(i) for i in range(len(self))] + [other.target(i) for i in range(len(other))]
+        return LabeledTexts(self.texts + other.texts, self.labels + other.labels,
+                            " + ".join(s for s in (self.source, other.source) if s), targets)
 
 
 _TEXT_COLUMNS = ("sentence", "text", "review")
 
 
 def read_labeled(path: str | Path) -> LabeledTexts:
-    """Read a TSV (SST-2: ``sentence``/``label``) or CSV (IMDB: ``text``/``label``), .xz allowed.
+    """Read a TSV (SST-2: ``sentence``/``label``) or CSV (IMDB: ``text``/``label``), .xz allowed, or SST trees.
 
-    TSV is read without quoting, as SST-2's SOURCE.md asks; CSV with standard quoting.
+    TSV is read without quoting, as SST-2's SOURCE.md asks; CSV with standard quoting. A ``.txt`` file of SST
+    trees gives every labelled phrase, with soft targets (rnnviz.sst.SOFT_TARGET).
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no data file at {path}")
+    if path.suffix == ".txt":
+        return read_tree_phrases(path)
     suffixes = [s for s in path.suffixes if s != ".xz"]
     delimiter = "\t" if suffixes and suffixes[-1] == ".tsv" else ","
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
@@ -64,3 +81,12 @@ def file_sha256(path: str | Path) -> str:
 def dedupe_key(text: str) -> str:
     """Texts equal up to case and spacing count as the same text."""
     return " ".join(text.lower().split())
+
+
+def read_tree_phrases(path: str | Path) -> LabeledTexts:
+    """Every distinct labelled phrase of an SST trees file; label = the closer pole, target = P(positive)."""
+    from .sst import SOFT_TARGET, labelled_phrases, read_trees
+
+    phrases = labelled_phrases(read_trees(path))
+    targets = [SOFT_TARGET[label] for label in phrases.values()]
+    return LabeledTexts(list(phrases), [int(t >= 0.5) for t in targets], str(path), targets)

@@ -13,11 +13,15 @@ import time
 from typing import Sequence
 
 import numpy as np
+import torch
 
 from .checkpoint import load
 from .data import read_labeled
-from .model import SentimentModel
+from .model import SentimentModel, pad_batch, rnn_backend
 from .progress import progress
+
+NEUTRAL_OPENINGS = ("the", "i", "this", "a", "it")
+"""First words that say nothing about sentiment: the prediction line should start near 0.5 after them."""
 
 
 def evaluate(model: SentimentModel, texts: Sequence[str], labels: Sequence[int], chunk: int = 500) -> dict:
@@ -33,6 +37,41 @@ def evaluate(model: SentimentModel, texts: Sequence[str], labels: Sequence[int],
     np.add.at(confusion, (truth, predicted), 1)
     return {"n": len(truth), "accuracy": float((predicted == truth).mean()), "confusion": confusion.tolist(),
             "seconds": round(time.time() - started, 1)}
+
+
+@torch.no_grad()
+def step_probabilities(model: SentimentModel, encoded: Sequence[Sequence[int]], batch_size: int = 128) -> list[np.ndarray]:
+    """P(positive) after each token of each encoded text: the prediction line the app draws."""
+    was_training = model.training
+    model.eval()
+    lines: list[np.ndarray] = [np.empty(0)] * len(encoded)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    with rnn_backend():
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            ids, lengths = pad_batch([encoded[i][: model.max_tokens] for i in batch], model.vocab.pad_id)
+            probs = torch.softmax(model.head(model.hidden_states(ids)), dim=-1)[..., 1].numpy()
+            for row, i in enumerate(batch):
+                lines[i] = probs[row, : lengths[row]]
+    model.train(was_training)
+    return lines
+
+
+def prediction_line_report(model: SentimentModel, texts: Sequence[str]) -> dict:
+    """Where the prediction line starts after a neutral first word, and how often a step sits at 99 % or more."""
+    encoded = [ids for _, ids in (model.read(text) for text in texts) if ids]
+    lines = step_probabilities(model, encoded)
+    openings = {word: [] for word in NEUTRAL_OPENINGS}
+    for ids, line in zip(encoded, lines):
+        word = model.vocab.tokens[ids[0]]
+        if word in openings:
+            openings[word].append(float(line[0]))
+    every_step = np.concatenate(lines)
+    return {
+        "after_opening_word": {word: round(float(np.mean(v)), 3) for word, v in openings.items() if v},
+        "steps_at_99_percent_or_more": round(float((np.maximum(every_step, 1 - every_step) >= 0.99).mean()), 4),
+        "steps": int(every_step.size),
+    }
 
 
 def format_report(model: SentimentModel, data: str, result: dict) -> str:

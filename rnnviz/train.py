@@ -22,11 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import checkpoint
+from . import augment, calibration, checkpoint
 from .progress import progress
 from .data import LabeledTexts, dedupe_key, file_sha256, read_labeled
 from .model import ModelConfig, ModelInfo, SentimentModel, pad_batch
 from .embeddings import initial_embedding, pretrain_vectors
+from .evaluate import prediction_line_report
+from .negation import probe_report, sst_negation_report
 from .text import Vocabulary, tokenize
 
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -42,22 +44,26 @@ class Preset:
     dev_fraction: float
     embedding_corpus: tuple[str, ...]
     defaults: dict
+    negation_trees: str = "sst/trees/train.txt"
+    """SST training trees that negation flips and counterfactuals are drawn from."""
 
 
 PRESETS = {
     "sst2": Preset(
-        train="sst2/train.tsv", dev="sst2/dev.tsv", test="sst2/test_labeled.tsv", dev_fraction=0.0,
+        train="sst/trees/train.txt", dev="sst2/dev.tsv", test="sst2/test_labeled.tsv", dev_fraction=0.0,
         embedding_corpus=("imdb/train.csv.xz", "sst/derived/sentences_train.tsv"),
         defaults=dict(embedding_dim=200, hidden_size=256, layers=1, dropout=0.5, epochs=12, batch_size=64,
                       lr=2e-3, vocab_size=20000, min_count=1, max_train_tokens=0, truncate="head",
-                      step_loss_weight=0.0),
+                      step_loss_weight=0.0, also_train=[], flip_oversample=4, counterfactuals=6000,
+                      vocab_from_vectors=True),
     ),
     "imdb": Preset(
         train="imdb/train.csv.xz", dev=None, test="imdb/test.csv.xz", dev_fraction=0.08,
         embedding_corpus=("imdb/train.csv.xz",),
         defaults=dict(embedding_dim=128, hidden_size=256, layers=1, dropout=0.4, epochs=8, batch_size=64,
                       lr=2e-3, vocab_size=25000, min_count=3, max_train_tokens=400, truncate="tail",
-                      step_loss_weight=0.3),
+                      step_loss_weight=0.3, also_train=["sst/trees/train.txt"], flip_oversample=4,
+                      counterfactuals=6000, vocab_from_vectors=False),
     ),
 }
 
@@ -91,8 +97,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="start the embedding from word vectors learned on unlabeled training text (default)")
     parser.add_argument("--embedding-corpus", type=Path, nargs="+",
                         help="labeled files whose text (labels unused) the word vectors learn from")
-    parser.add_argument("--vocab-from-vectors", action=argparse.BooleanOptionalAction, default=False,
+    parser.add_argument("--vocab-from-vectors", action=argparse.BooleanOptionalAction,
                         help="fill the vocabulary up to --vocab-size with words that only the vectors know")
+    parser.add_argument("--also-train", type=Path, nargs="*",
+                        help="more training files (an SST trees .txt gives every labelled phrase); paths relative "
+                             "to --data-root")
+    parser.add_argument("--flip-oversample", type=int,
+                        help="extra copies of the SST training nodes where a negation flips the sentiment (0: none)")
+    parser.add_argument("--counterfactuals", type=int,
+                        help="how many negated short training phrases to add, trained towards the other side")
+    parser.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=True,
+                        help="fit a temperature on dev and fold it into the head (default)")
     parser.add_argument("--embedding-scale", type=float, default=0.5, help="std of the initial embedding entries")
     parser.add_argument("--freeze-embedding-epochs", type=int, default=0,
                         help="keep the embedding fixed for this many first epochs")
@@ -117,6 +132,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.test is None and preset.test and not args.no_test:
         args.test = root / preset.test
     args.embedding_corpus = args.embedding_corpus or [root / p for p in preset.embedding_corpus]
+    args.also_train = [root / p for p in args.also_train]
+    args.negation_trees = root / preset.negation_trees
     return args
 
 
@@ -158,18 +175,30 @@ def load_splits(args: argparse.Namespace) -> Splits:
     if args.limit:
         rng.shuffle(kept)
         kept = sorted(kept[: args.limit])
+    trained = train.subset(kept)
+    extras = [read_labeled(path) for path in args.also_train]
+    if args.flip_oversample:
+        extras.append(augment.flip_oversampling(args.negation_trees, args.flip_oversample))
+    if args.counterfactuals:
+        extras.append(augment.negated_phrases(args.negation_trees, args.counterfactuals, args.seed))
+    added = {}
+    for extra in extras:
+        clean = extra.subset([i for i, text in enumerate(extra.texts) if dedupe_key(text) not in held_out])
+        added[clean.source] = len(clean)
+        trained = trained + clean
     provenance = {
         "train_file": str(args.train), "train_sha256": file_sha256(args.train),
         "dev": dev.source, "test_file": str(args.test) if args.test else None,
         "train_texts_used": len(kept), "dev_texts": len(dev), "test_texts": len(test) if test else 0,
         "dropped_train_texts_also_in_dev_or_test": dropped_overlap,
         "dropped_duplicate_train_texts": dropped_duplicate,
+        "added_training_texts": added,
     }
     if args.dev and Path(args.dev).exists():
         provenance["dev_sha256"] = file_sha256(args.dev)
     if test is not None:
         provenance["test_sha256"] = file_sha256(args.test)
-    return Splits(train.subset(kept), dev, test, provenance)
+    return Splits(trained, dev, test, provenance)
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -186,21 +215,30 @@ def cut(ids: list[int], max_tokens: int, mode: str) -> list[int]:
     return ids[:max_tokens] if mode == "head" else ids[-max_tokens:]
 
 
-def step_loss(model: SentimentModel, ids: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor,
+def target_rows(targets: Sequence[float], n_classes: int) -> torch.Tensor:
+    """Class-probability rows for cross-entropy: [1 - p, p] for binary soft targets, one-hot otherwise."""
+    values = torch.tensor(targets, dtype=torch.float32)
+    if n_classes == 2:
+        return torch.stack([1 - values, values], dim=1)
+    return nn.functional.one_hot(values.long(), n_classes).float()
+
+
+def step_loss(model: SentimentModel, ids: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor,
               step_weight: float) -> torch.Tensor:
     """Cross-entropy after the last token, plus ``step_weight`` times the mean over all earlier steps.
 
+    ``targets`` are class-probability rows (target_rows), so SST's neutral phrases train towards 0.5.
     The per-step term (target replication, Lipton et al. 2015) gives long reviews a gradient at
     every token and makes the app's prediction-after-each-token line meaningful.
     """
     states = model.hidden_states(ids)
     logits = model.head(model.dropout(states))
     batch = torch.arange(ids.shape[0])
-    loss = nn.functional.cross_entropy(logits[batch, lengths - 1], labels)
+    loss = nn.functional.cross_entropy(logits[batch, lengths - 1], targets)
     if step_weight > 0:
         mask = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).float()
         per_step = nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), labels.repeat_interleave(ids.shape[1]), reduction="none"
+            logits.reshape(-1, logits.shape[-1]), targets.repeat_interleave(ids.shape[1], dim=0), reduction="none"
         ).view_as(mask)
         loss = loss + step_weight * ((per_step * mask).sum(1) / lengths).mean()
     return loss
@@ -253,7 +291,8 @@ def train(args: argparse.Namespace) -> SentimentModel:
           file=sys.stderr)
     train_tokens = [tokenize(t) for t in progress(splits.train.texts, desc="tokenizing train", leave=False)]
     dev_tokens = [tokenize(t) for t in splits.dev.texts]
-    vocab = Vocabulary.build(train_tokens, args.vocab_size, args.min_count)
+    main_texts = splits.provenance["train_texts_used"]  # the vocabulary counts the main file, not its augmentations
+    vocab = Vocabulary.build(train_tokens[:main_texts], args.vocab_size, args.min_count)
     vectors = cached_vectors(args, held_out=splits.dev.texts + (splits.test.texts if splits.test else [])) \
         if args.pretrain_embeddings else None
     if vectors is not None and args.vocab_from_vectors:
@@ -261,6 +300,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
     train_ids = [cut(vocab.encode(t), args.max_train_tokens, args.truncate) for t in train_tokens]
     keep = [i for i, ids in enumerate(train_ids) if ids]
     train_ids = [train_ids[i] for i in keep]
+    train_targets = [splits.train.target(i) for i in keep]
     train_labels = [splits.train.labels[i] for i in keep]
     dev_ids = [vocab.encode(t) for t in dev_tokens]
 
@@ -291,7 +331,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
         running = 0.0
         for step, batch in enumerate(bar, 1):
             ids, lengths = pad_batch([train_ids[i] for i in batch], vocab.pad_id)
-            target = torch.tensor([train_labels[i] for i in batch])
+            target = target_rows([train_targets[i] for i in batch], n_classes)
             loss = step_loss(model, ids, lengths, target, args.step_loss_weight)
             optimizer.zero_grad()
             loss.backward()
@@ -320,12 +360,14 @@ def train(args: argparse.Namespace) -> SentimentModel:
     model.eval()
 
     metrics = {"dev_accuracy": round(best_accuracy, 4), "best_epoch": best_epoch}
+    temperature = calibrate(model, dev_ids, splits.dev.labels, metrics) if args.calibrate else 1.0
     train_seconds = time.time() - started
+    reports = reading_reports(model, splits.dev.texts, args)
     if splits.test is not None:
-        test_accuracy = float((model.predict_proba(splits.test.texts).argmax(1) == np.array(splits.test.labels)).mean())
-        metrics["test_accuracy"] = round(test_accuracy, 4)
+        reports |= test_reports(model, splits.test, temperature)
         metrics["test_file"] = str(args.test)
-        print(f"test accuracy {test_accuracy:.4f} on {len(splits.test)} texts", file=sys.stderr)
+    metrics |= headline_metrics(reports)
+    print("dev: " + json.dumps({k: v for k, v in metrics.items() if k.startswith("dev")}), file=sys.stderr)
     model.info.metrics = metrics
     model.info.training = {
         "command": "python -m rnnviz.train " + " ".join(args.argv),
@@ -334,15 +376,70 @@ def train(args: argparse.Namespace) -> SentimentModel:
         "hyperparameters": {k: getattr(args, k) for k in (
             "embedding_dim", "hidden_size", "layers", "dropout", "epochs", "batch_size", "lr", "vocab_size",
             "min_count", "max_train_tokens", "truncate", "step_loss_weight", "patience", "seed", "threads",
-            "pretrain_embeddings", "vocab_from_vectors", "embedding_scale", "freeze_embedding_epochs", "forget_bias")},
+            "pretrain_embeddings", "vocab_from_vectors", "embedding_scale", "freeze_embedding_epochs", "forget_bias",
+            "flip_oversample", "counterfactuals", "calibrate")} | {"also_train": [str(p) for p in args.also_train]},
         "embedding_corpus": [str(p) for p in args.embedding_corpus] if args.pretrain_embeddings else [],
         "history": history,
+        "reports": reports,
         "train_seconds": round(train_seconds, 1),
         "torch": torch.__version__,
         "machine": f"{platform.machine()}, {args.threads} threads",
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     return model
+
+
+def calibrate(model: SentimentModel, dev_ids: list[list[int]], dev_labels: list[int], metrics: dict) -> float:
+    """Fit a temperature on dev, fold it into the head, and record dev ECE before and after."""
+    logits = calibration.final_logits(model, dev_ids)
+    labels = np.asarray(dev_labels)
+    temperature = calibration.fit_temperature(logits, labels)
+    calibration.fold_temperature(model, temperature)
+    metrics["temperature"] = round(temperature, 4)
+    metrics["dev_ece_before_calibration"] = round(calibration.expected_calibration_error(calibration.softmax(logits), labels), 4)
+    metrics["dev_ece"] = round(calibration.expected_calibration_error(calibration.softmax(logits / temperature), labels), 4)
+    print(f"temperature {temperature:.3f}: dev ECE {metrics['dev_ece_before_calibration']} -> {metrics['dev_ece']}",
+          file=sys.stderr)
+    return temperature
+
+
+def reading_reports(model: SentimentModel, dev_texts: list[str], args: argparse.Namespace) -> dict:
+    """Dev-only checks of how the model reads: the prediction line on dev texts, negation phrases of SST dev."""
+    reports = {"dev_prediction_line": prediction_line_report(model, dev_texts)}
+    dev_trees = args.data_root / "sst/trees/dev.txt"
+    if dev_trees.exists():
+        reports["dev_sst_negation"] = sst_negation_report(model, dev_trees)
+    return reports
+
+
+def test_reports(model: SentimentModel, test: LabeledTexts, temperature: float) -> dict:
+    """Scored once, at the end, and only reported: test accuracy, calibration before and after, the probe set."""
+    probs = model.predict_proba(test.texts)
+    labels = np.asarray(test.labels)
+    before = calibration.softmax(np.log(np.clip(probs, 1e-30, None)).astype(np.float64) * temperature)
+    return {"test": {
+        "accuracy": round(float((probs.argmax(1) == labels).mean()), 4),
+        "ece_before_calibration": round(calibration.expected_calibration_error(before, labels), 4),
+        "ece": round(calibration.expected_calibration_error(probs, labels), 4),
+        "errors_at_99_percent_before_calibration": round(calibration.confident_errors(before, labels), 4),
+        "errors_at_99_percent": round(calibration.confident_errors(probs, labels), 4),
+    }, "negation_probe": probe_report(model)}
+
+
+def headline_metrics(reports: dict) -> dict:
+    """The flat numbers a checkpoint's metrics hold (model cards and the app's caption read them)."""
+    metrics = {"dev_steps_at_99_percent": reports["dev_prediction_line"]["steps_at_99_percent_or_more"]}
+    openings = reports["dev_prediction_line"]["after_opening_word"]
+    if openings:
+        metrics["dev_line_after_neutral_opening"] = round(float(np.mean(list(openings.values()))), 3)
+    for kind, result in reports.get("dev_sst_negation", {}).items():
+        metrics[f"dev_sst_negation_{kind}"] = result["accuracy"]
+    for key, value in reports.get("test", {}).items():
+        metrics[f"test_{key}"] = value
+    if "negation_probe" in reports:
+        metrics["negation_probe_accuracy"] = reports["negation_probe"]["all"]["accuracy"]
+        metrics["negation_probe_negated_accuracy"] = reports["negation_probe"]["negated"]["accuracy"]
+    return metrics
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import evaluate, train
+from rnnviz import calibration, evaluate, train
 from rnnviz.embeddings import pretrain_vectors
 
 POSITIVE = "good great superb lovely fun".split()
@@ -34,20 +34,37 @@ def write_tsv(path, rows) -> None:
     path.write_text("sentence\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in rows))
 
 
+def toy_tree(rng: random.Random, label: int, negated: bool) -> str:
+    """An SST-style tree: "(L (2 (2 the) (2 film)) (L (2 was) ...))", the sentiment word perhaps negated."""
+    word = rng.choice(POSITIVE if label != negated else NEGATIVE)
+    polar = f"({3 if label != negated else 1} {word})"
+    core = f"({3 if label else 1} (2 not) {polar})" if negated else polar
+    final = 3 if label else 1
+    return f"({final} (2 (2 the) (2 {rng.choice(['film', 'plot', 'story'])})) ({final} (2 was) {core}))"
+
+
+def write_trees(path, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(toy_tree(rng, rng.randrange(2), rng.random() < 0.3) + "\n" for _ in range(n)))
+
+
 @pytest.fixture
 def toy_files(tmp_path):
     write_tsv(tmp_path / "train.tsv", toy_rows(600, 1))
     write_tsv(tmp_path / "dev.tsv", toy_rows(100, 2))
     write_tsv(tmp_path / "test.tsv", toy_rows(100, 3))
+    write_trees(tmp_path / "sst" / "trees" / "train.txt", 300, 4)  # the --data-root's SST trees
+    write_trees(tmp_path / "sst" / "trees" / "dev.txt", 60, 5)
     return tmp_path
 
 
 def train_args(toy_files, cell, extra=()):
-    return ["--cell", cell, "--data", "sst2", "--out", str(toy_files / f"toy-{cell}"),
+    return ["--cell", cell, "--data", "sst2", "--out", str(toy_files / f"toy-{cell}"), "--data-root", str(toy_files),
             "--train", str(toy_files / "train.tsv"), "--dev", str(toy_files / "dev.tsv"),
             "--test", str(toy_files / "test.tsv"), "--no-pretrain-embeddings", "--embedding-dim", "16",
             "--hidden-size", "16", "--epochs", "6", "--batch-size", "16", "--lr", "0.01", "--dropout", "0.0",
-            "--threads", "1", *extra]
+            "--threads", "1", "--flip-oversample", "0", "--counterfactuals", "0", *extra]
 
 
 def test_a_tiny_model_learns_a_separable_task_and_its_loss_falls(toy_files, cell):
@@ -111,3 +128,36 @@ def test_evaluation_reports_accuracy_and_a_confusion_matrix(toy_files, capsys):
     model = rnnviz.load(toy_files / "toy-lstm.safetensors")
     result = evaluate.evaluate(model, ["the film was great", "the film was bad"], [1, 0])
     assert result["accuracy"] == 1.0 and result["confusion"] == [[1, 0], [0, 1]]
+
+
+def test_the_sst_pipeline_trains_on_every_tree_node_with_negation_help_and_calibrates(toy_files):
+    trees = toy_files / "sst" / "trees"
+    args = train.parse_args(train_args(toy_files, "lstm", [
+        "--train", str(trees / "train.txt"), "--flip-oversample", "3", "--counterfactuals", "20", "--epochs", "8"]))
+    splits = train.load_splits(args)
+    assert splits.train.targets is not None and 0.5 in splits.train.targets  # neutral phrases train towards 0.5
+    assert "the" in splits.train.texts and any(t.startswith("not ") for t in splits.train.texts)
+    added = splits.provenance["added_training_texts"]
+    assert any("negation flips x3" in source for source in added) and any("negated" in s for s in added)
+
+    model = train.train(args)
+    metrics = model.info.metrics
+    assert metrics["temperature"] > 0 and 0 <= metrics["dev_ece"] <= 1
+    assert {"test_ece", "test_ece_before_calibration", "negation_probe_accuracy", "dev_sst_negation_all",
+            "dev_line_after_neutral_opening", "dev_steps_at_99_percent"} <= set(metrics)
+    reports = model.info.training["reports"]
+    assert reports["negation_probe"]["all"]["n"] == 60 and "negated" in reports["negation_probe"]
+    ok, bad, neutral = model.predict_proba(["the film was not bad", "the film was not good", "the"])[:, 1]
+    assert ok > 0.5 > bad and abs(neutral - 0.5) < 0.2
+
+
+def test_temperature_scaling_fits_overconfident_logits_and_lowers_calibration_error():
+    rng = np.random.default_rng(0)
+    log_odds = rng.normal(0.0, 2.0, 20000)  # a calibrated model: labels drawn with exactly its probabilities...
+    labels = (rng.random(20000) < 1 / (1 + np.exp(-log_odds))).astype(int)
+    overconfident = np.stack([np.zeros(20000), log_odds], axis=1) * 4.0  # ...shown four times too sharp
+    temperature = calibration.fit_temperature(overconfident, labels)
+    assert 3.5 < temperature < 4.5
+    before = calibration.expected_calibration_error(calibration.softmax(overconfident), labels)
+    after = calibration.expected_calibration_error(calibration.softmax(overconfident / temperature), labels)
+    assert after < before / 2
