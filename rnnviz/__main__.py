@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from . import corpus
 from .checkpoint import CheckpointError, available_models, load
+from .data import read_corpus
 from .export import write_trace
 from .factory import FACTORY_ENV, build_model, parse_spec
 from .model import use_trace_threads
@@ -64,6 +66,22 @@ def serve(spec: str, port: int) -> int:
     return subprocess.call(command, cwd=app.parent, env={**os.environ, FACTORY_ENV: f"{file}:{function}"})
 
 
+def build_index(args: argparse.Namespace) -> int:
+    """``python -m rnnviz index``: read the texts, build the index with a progress bar, save it, say what it cost."""
+    try:
+        model = load(args.model)
+        texts = read_corpus(args.data, args.sample, args.seed)
+        index = corpus.build(model, texts, progress=True, store_states=args.states)
+    except (CheckpointError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    folder = corpus.save(index, args.out)
+    size = sum(path.stat().st_size for path in folder.iterdir())
+    print(f"indexed {index.n_tokens:,} tokens of {len(index.texts):,} texts in {index.info['seconds']} s; "
+          f"wrote {folder} ({size / 2**20:.1f} MB)", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rnnviz", description="Trace LSTM and GRU sentiment models.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,11 +94,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="open the dashboard on your own model: FILE.py:FUNCTION")
     serve_parser.add_argument("factory", help="a function returning rnnviz.wrap(...), e.g. my_project/model.py:build")
     serve_parser.add_argument("--port", type=int, default=8501)
+    index_parser = commands.add_parser("index", help="index a corpus: what every unit does across many texts")
+    index_parser.add_argument("--model", required=True, help="shipped model name or path to NAME.safetensors")
+    index_parser.add_argument("--data", type=Path, nargs="+", required=True,
+                              help="TSV (sentence, label), CSV (text, label, .xz allowed) or plain text (one per line)")
+    index_parser.add_argument("--out", type=Path, required=True, help="folder to write the index to")
+    index_parser.add_argument("--sample", type=int, default=0, help="index a seeded random sample of this many texts")
+    index_parser.add_argument("--seed", type=int, default=13)
+    index_parser.add_argument("--states", action="store_true",
+                              help="also keep the top layer's hidden states (int8) for fast pattern search")
     args = parser.parse_args(argv)
     use_trace_threads()
 
     if args.command == "serve":
         return serve(args.factory, args.port)
+
+    if args.command == "index":
+        return build_index(args)
 
     if args.command == "models":
         for name in available_models():

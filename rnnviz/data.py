@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import lzma
+import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 
 @dataclass
@@ -90,3 +92,20 @@ def read_tree_phrases(path: str | Path) -> LabeledTexts:
     phrases = labelled_phrases(read_trees(path))
     targets = [SOFT_TARGET[label] for label in phrases.values()]
     return LabeledTexts(list(phrases), [int(t >= 0.5) for t in targets], str(path), targets)
+
+
+def read_corpus(paths: Sequence[str | Path], sample: int = 0, seed: int = 13) -> list[str]:
+    """The texts of labelled files (labels unused) or plain-text files (one text per line), optionally a seeded
+    random sample of ``sample`` of them in their original order."""
+    texts: list[str] = []
+    for path in paths:
+        path = Path(path)
+        if path.suffix in (".tsv", ".csv") or path.suffixes[-2:-1] in ([".tsv"], [".csv"]):
+            texts.extend(read_labeled(path).texts)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                texts.extend(line.strip() for line in handle if line.strip())
+    if sample and sample < len(texts):
+        chosen = sorted(random.Random(seed).sample(range(len(texts)), sample))
+        texts = [texts[i] for i in chosen]
+    return texts

@@ -126,20 +126,25 @@ def _initial_states(rnn: nn.RNNBase, kind: str, hx: Any, reference: torch.Tensor
 
 def run_direction(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None], h0: torch.Tensor,
                    c0: torch.Tensor | None) -> torch.Tensor:
-    """One layer and direction through the fused kernel, in reading order: (T, D) -> hidden states (T, H_out)."""
+    """One layer and direction through the fused kernel, in reading order: (T, D) -> hidden states (T, H_out).
+
+    Batched too: x (B, T, D), h0 (B, H_out), c0 (B, H) -> (B, T, H_out).
+    """
+    if x.dim() == 2:
+        return run_direction(kind, x[None], w, h0[None], None if c0 is None else c0[None])[0]
     params = [w["w_ih"], w["w_hh"]] + ([w["b_ih"], w["b_hh"]] if w["b_ih"] is not None else [])
     if w["w_hr"] is not None:
         params.append(w["w_hr"])
     has_bias = w["b_ih"] is not None
     if kind == "LSTM":
-        out, _, _ = torch.lstm(x[None], (h0[None, None], c0[None, None]), params, has_bias, 1, 0.0, False, False, True)
+        out, _, _ = torch.lstm(x, (h0[None], c0[None]), params, has_bias, 1, 0.0, False, False, True)
     else:
-        out, _ = _KERNELS[kind](x[None], h0[None, None], params, has_bias, 1, 0.0, False, False, True)
-    return out[0]
+        out, _ = _KERNELS[kind](x, h0[None], params, has_bias, 1, 0.0, False, False, True)
+    return out
 
 
 def _affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    return torch.addmm(bias, x, weight.t()) if bias is not None else x @ weight.t()
+    return torch.nn.functional.linear(x, weight, bias)
 
 
 def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None], h0: torch.Tensor,
@@ -147,32 +152,38 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
     """Gates and states of one layer and direction, in reading order, each (T, H) (the cell state on the CPU).
 
     ``kind`` is ``kernel_kind(rnn)``; ``h0`` (H_out,) and ``c0`` (H,) the initial state (``c0`` None but for LSTM).
+    Batched too: x (B, T, D), h0 (B, H_out), c0 (B, H) give (B, T, H) each (right padding is harmless: a step
+    never reads a later one).
     """
+    if x.dim() == 2:
+        states = direction_states(kind, x[None], w, h0[None], None if c0 is None else c0[None])
+        return {name: value[0] for name, value in states.items()}
     h = run_direction(kind, x, w, h0, c0)
     if kind in ("RNN_TANH", "RNN_RELU"):
         return {"hidden": h}
-    h_prev = torch.cat([h0[None], h[:-1]])
+    h_prev = torch.cat([h0[:, None], h[:, :-1]], dim=1)
     if kind == "GRU":
         from_input, from_hidden = _affine(x, w["w_ih"], w["b_ih"]), _affine(h_prev, w["w_hh"], w["b_hh"])
-        i_r, i_z, i_n = from_input.chunk(3, dim=1)
-        h_r, h_z, h_n = from_hidden.chunk(3, dim=1)
+        i_r, i_z, i_n = from_input.chunk(3, dim=-1)
+        h_r, h_z, h_n = from_hidden.chunk(3, dim=-1)
         reset = torch.sigmoid(i_r + h_r)
         return {"reset": reset, "update": torch.sigmoid(i_z + h_z), "candidate": torch.tanh(i_n + reset * h_n),
                 "hidden": h}
-    pre = _affine(x, w["w_ih"], w["b_ih"]).addmm_(h_prev, w["w_hh"].t())  # one buffer: no second (T, 4H) array
+    pre = _affine(x, w["w_ih"], w["b_ih"])
+    pre.view(-1, pre.shape[-1]).addmm_(h_prev.reshape(-1, h_prev.shape[-1]), w["w_hh"].t())  # one (B, T, 4H) buffer
     if w["b_hh"] is not None:
         pre += w["b_hh"]
-    size = pre.shape[1] // 4
-    g = torch.tanh(pre[:, 2 * size : 3 * size])
-    i, f, _, o = pre.sigmoid_().chunk(4, dim=1)  # in place; the candidate's block was read above
+    size = pre.shape[-1] // 4
+    g = torch.tanh(pre[..., 2 * size : 3 * size])
+    i, f, _, o = pre.sigmoid_().chunk(4, dim=-1)  # in place; the candidate's block was read above
     written = (i * g).cpu().numpy()
     keep = f.cpu().numpy()
     c = np.empty_like(written)
     previous = c0.detach().cpu().numpy()
-    for t in range(len(c)):  # c_t = f_t * c_{t-1} + i_t * g_t, in place
-        np.multiply(keep[t], previous, out=c[t])
-        c[t] += written[t]
-        previous = c[t]
+    for t in range(c.shape[1]):  # c_t = f_t * c_{t-1} + i_t * g_t, in place
+        np.multiply(keep[:, t], previous, out=c[:, t])
+        c[:, t] += written[:, t]
+        previous = c[:, t]
     return {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": torch.from_numpy(c), "hidden": h}
 
 

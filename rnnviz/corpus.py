@@ -1,0 +1,371 @@
+"""A corpus index: what every unit does across thousands of texts (LSTMVis, RNNVis), in one batched pass.
+
+``build(model, texts)`` reads the texts in length-sorted batches (each layer through PyTorch's fused kernel,
+the gates recomputed in batched matmuls, as ``rnnviz.trace`` does) and keeps, per layer, quantity (each gate,
+the cell state, the hidden state) and unit: summary statistics, saturation fractions, a value histogram, the
+``TOP_K`` highest positions, and the words that switch the unit on most on average. With ``store_states`` it
+also keeps the top layer's hidden state at every position (int8), which pattern search's fast mode scans.
+
+On disk an index is a folder: ``index.json`` (format, model, quantities, settings, the texts) and
+``arrays.npz`` (numpy arrays, read with ``allow_pickle=False``); see ``save`` and the README.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .model import SentimentModel, pad_batch, rnn_backend
+from .progress import progress as progress_bar
+from .rnn_trace import LSTM_GATES, GRU_GATES, direction_states, direction_weights, kernel_kind
+
+FORMAT = "rnnviz-corpus-index"
+FORMAT_VERSION = 1
+TOP_K = 50
+"""Highest positions kept per layer, quantity and unit."""
+TOP_WORDS = 20
+"""Words kept per unit, ranked by the unit's mean value where the word is read."""
+MIN_WORD_COUNT = 5
+"""A word must occur this often in the corpus to rank among a unit's top words (rare words give noisy means)."""
+HISTOGRAM_BINS = 40
+SATURATION = (0.1, 0.9)
+"""A gate below 0.1 is left-saturated (shut), above 0.9 right-saturated (open) (Karpathy et al. 2015)."""
+STATE_SCALE = 127.0
+"""Stored hidden states are round(h * 127) as int8: within 0.004 of the float value (|h| <= 1)."""
+BATCH_TOKENS = 16_000
+"""Padded tokens per batch: large batches make the matmuls efficient, small ones bound memory."""
+
+
+def value_range(quantity: str) -> tuple[float, float]:
+    """The histogram's range: [0, 1] for sigmoid gates, [-1, 1] for tanh values, [-4, 4] for the cell state
+    (values beyond fall in the end bins)."""
+    if quantity in ("input", "forget", "output", "reset", "update"):
+        return 0.0, 1.0
+    return (-4.0, 4.0) if quantity == "cell_state" else (-1.0, 1.0)
+
+
+def model_quantities(model: SentimentModel) -> list[str]:
+    gates = {"lstm": LSTM_GATES, "gru": GRU_GATES}.get(model.cell, ())
+    return [*gates, *(["cell_state"] if model.cell == "lstm" else []), "hidden"]
+
+
+@dataclass
+class CorpusIndex:
+    """Per-unit statistics and top positions of one model over one corpus. Arrays are (layers, quantities, H, ...)."""
+
+    model_name: str
+    cell: str
+    quantities: list[str]
+    texts: list[str]
+    offsets: np.ndarray
+    """(n_texts + 1,): text i's tokens are positions offsets[i] .. offsets[i+1]-1 of the corpus."""
+    token_ids: np.ndarray
+    """(n_tokens,) int32: the model's id of every token read."""
+    mean: np.ndarray
+    std: np.ndarray
+    minimum: np.ndarray
+    maximum: np.ndarray
+    shut: np.ndarray
+    """Share of positions below SATURATION[0] (gates only; NaN for states)."""
+    open: np.ndarray
+    """Share of positions above SATURATION[1] (gates only; NaN for states)."""
+    histogram: np.ndarray
+    """(layers, quantities, H, HISTOGRAM_BINS) counts over value_range(quantity)."""
+    top_positions: np.ndarray
+    """(layers, quantities, H, K) int64 corpus positions, highest value first."""
+    top_values: np.ndarray
+    top_word_ids: np.ndarray
+    """(layers, quantities, H, TOP_WORDS) vocabulary ids, highest mean first (-1 where fewer words qualify)."""
+    top_word_means: np.ndarray
+    top_word_counts: np.ndarray
+    vocabulary: list[str]
+    states: np.ndarray | None = None
+    """(n_tokens, H) int8: the top layer's hidden state, when built with store_states."""
+    info: dict = field(default_factory=dict)
+    """How it was built: seconds, tokens, batch size, source."""
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.mean.shape[0])
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.mean.shape[2])
+
+    def _where(self, layer: int, quantity: str) -> tuple[int, int]:
+        if quantity not in self.quantities:
+            raise KeyError(f"{quantity!r} is not in this index; it has {', '.join(self.quantities)}")
+        if not -self.num_layers <= layer < self.num_layers:
+            raise IndexError(f"layer {layer} is out of range for {self.num_layers} layer(s)")
+        return layer % self.num_layers, self.quantities.index(quantity)
+
+    def locate(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Corpus positions -> (text id, position within the text)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        text_ids = np.searchsorted(self.offsets, positions, side="right") - 1
+        return text_ids, positions - self.offsets[text_ids]
+
+    def tokens_of(self, text_id: int) -> list[str]:
+        """The tokens of text ``text_id`` as the model read them (unknown words as the vocabulary's <unk>)."""
+        ids = self.token_ids[self.offsets[text_id] : self.offsets[text_id + 1]]
+        return [self.vocabulary[i] for i in ids]
+
+    def top(self, unit: int, k: int = 10, layer: int = -1, quantity: str = "hidden") -> pd.DataFrame:
+        """The k highest values of ``quantity`` in ``unit`` over the corpus, highest first:
+        columns text_id, position, token, value (text_id indexes the texts given to ``build``)."""
+        layer, q = self._where(layer, quantity)
+        if not 0 <= unit < self.hidden_size:
+            raise IndexError(f"unit {unit} is out of range for {self.hidden_size} units")
+        if k > self.top_positions.shape[-1]:
+            raise ValueError(f"this index keeps the top {self.top_positions.shape[-1]} positions per unit; k={k}")
+        positions = self.top_positions[layer, q, unit, :k]
+        values = self.top_values[layer, q, unit, :k]
+        kept = positions >= 0
+        positions, values = positions[kept], values[kept]
+        text_ids, within = self.locate(positions)
+        return pd.DataFrame({"text_id": text_ids, "position": within,
+                             "token": [self.vocabulary[i] for i in self.token_ids[positions]],
+                             "value": values.astype(np.float64)})
+
+    def top_words(self, unit: int, layer: int = -1, quantity: str = "hidden") -> pd.DataFrame:
+        """The words after which ``unit`` is highest on average (read at least MIN_WORD_COUNT times): word,
+        mean, count."""
+        layer, q = self._where(layer, quantity)
+        ids = self.top_word_ids[layer, q, unit]
+        kept = ids >= 0
+        return pd.DataFrame({"word": [self.vocabulary[i] for i in ids[kept]],
+                             "mean": self.top_word_means[layer, q, unit][kept].astype(np.float64),
+                             "count": self.top_word_counts[layer, q, unit][kept]})
+
+    def unit_summary(self, layer: int = -1) -> pd.DataFrame:
+        """One row per unit and quantity: mean, std, min, max, shut and open shares."""
+        layer, _ = self._where(layer, self.quantities[-1])
+        rows = []
+        for q, name in enumerate(self.quantities):
+            rows.append(pd.DataFrame({
+                "unit": np.arange(self.hidden_size), "quantity": name, "mean": self.mean[layer, q],
+                "std": self.std[layer, q], "min": self.minimum[layer, q], "max": self.maximum[layer, q],
+                "shut": self.shut[layer, q], "open": self.open[layer, q]}))
+        return pd.concat(rows, ignore_index=True)
+
+    def histogram_of(self, unit: int, layer: int = -1, quantity: str = "hidden") -> tuple[np.ndarray, np.ndarray]:
+        """(bin edges (BINS + 1,), counts (BINS,)) of ``quantity`` in ``unit`` over the corpus."""
+        layer, q = self._where(layer, quantity)
+        return np.linspace(*value_range(quantity), HISTOGRAM_BINS + 1), self.histogram[layer, q, unit]
+
+
+class _Accumulator:
+    """Running statistics for one layer and quantity over the batches: moments, extremes, bins, top-k, word sums."""
+
+    def __init__(self, quantity: str, hidden: int, vocab_size: int, k: int) -> None:
+        self.quantity, self.k = quantity, k
+        self.total = torch.zeros(hidden, dtype=torch.float64)
+        self.squares = torch.zeros(hidden, dtype=torch.float64)
+        self.low = torch.full((hidden,), np.inf, dtype=torch.float64)
+        self.high = torch.full((hidden,), -np.inf, dtype=torch.float64)
+        self.shut = torch.zeros(hidden, dtype=torch.float64)
+        self.open = torch.zeros(hidden, dtype=torch.float64)
+        self.bins = torch.zeros(hidden * HISTOGRAM_BINS, dtype=torch.int64)
+        self.top_values = torch.full((k, hidden), -np.inf)
+        self.top_positions = torch.full((k, hidden), -1, dtype=torch.int64)
+        self.word_sums = torch.zeros(vocab_size, hidden)
+        self.gate = quantity not in ("candidate", "cell_state", "hidden")
+
+    def add(self, values: torch.Tensor, positions: torch.Tensor, token_ids: torch.Tensor) -> None:
+        """``values`` (N, H) at corpus ``positions`` (N,), read after tokens ``token_ids`` (N,)."""
+        wide = values.double()
+        self.total += wide.sum(0)
+        self.squares += (wide * wide).sum(0)
+        self.low = torch.minimum(self.low, wide.min(0).values)
+        self.high = torch.maximum(self.high, wide.max(0).values)
+        if self.gate:
+            self.shut += (values < SATURATION[0]).sum(0)
+            self.open += (values > SATURATION[1]).sum(0)
+        low, high = value_range(self.quantity)
+        bin_of = ((values - low) / (high - low) * HISTOGRAM_BINS).long().clamp_(0, HISTOGRAM_BINS - 1)
+        bin_of += torch.arange(values.shape[1]) * HISTOGRAM_BINS
+        self.bins += torch.bincount(bin_of.ravel(), minlength=self.bins.numel())
+        k = min(self.k, len(values))
+        best, where = values.topk(k, dim=0)
+        merged_values = torch.cat([self.top_values, best])
+        merged_positions = torch.cat([self.top_positions, positions[where]])
+        self.top_values, order = merged_values.topk(self.k, dim=0)
+        self.top_positions = merged_positions.gather(0, order)
+        self.word_sums.index_add_(0, token_ids, values)
+
+
+def _layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    """Every quantity of every layer for a right-padded batch (B, T): a list (layers) of name -> (B, T, H)."""
+    kind = kernel_kind(model.rnn)
+    x = model.embedding(ids)
+    zeros = x.new_zeros(ids.shape[0], model.config.hidden_size)
+    layers = []
+    for layer in range(model.config.num_layers):
+        states = direction_states(kind, x, direction_weights(model.rnn, layer, 0), zeros, zeros)
+        layers.append(states)
+        x = states["hidden"]
+    return layers
+
+
+def length_batches(lengths: Sequence[int], batch_tokens: int = BATCH_TOKENS) -> list[list[int]]:
+    """Text indices sorted by length and grouped so that each padded batch holds about ``batch_tokens``."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches, current = [], []
+    for i in order:
+        if current and (len(current) + 1) * lengths[i] > batch_tokens:
+            batches.append(current)
+            current = []
+        current.append(i)
+    return batches + ([current] if current else [])
+
+
+def encode_corpus(model: SentimentModel, texts: Iterable[str]) -> tuple[list[str], list[list[int]]]:
+    """The texts that have tokens, and their ids cut to the model's max_tokens (as a trace reads them)."""
+    kept, encoded = [], []
+    for text in texts:
+        _, ids = model.read(text)
+        if ids:
+            kept.append(text)
+            encoded.append(ids[: model.max_tokens])
+    return kept, encoded
+
+
+@torch.no_grad()
+def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, store_states: bool = False,
+          k: int = TOP_K, batch_tokens: int = BATCH_TOKENS) -> CorpusIndex:
+    """Index ``model`` over ``texts``, with a progress bar counted in tokens when ``progress``.
+
+    Texts without a single token the model reads are skipped; ``index.texts`` holds the kept ones, which text
+    ids index. ``store_states`` keeps the top layer's hidden state everywhere (int8) for fast pattern search.
+    """
+    started = time.time()
+    was_training = model.training
+    model.eval()
+    texts, encoded = encode_corpus(model, texts)
+    if not texts:
+        raise ValueError("no text in the corpus has a token the model reads")
+    lengths = [len(ids) for ids in encoded]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    token_ids = np.concatenate([np.asarray(ids, dtype=np.int32) for ids in encoded])
+    quantities = model_quantities(model)
+    hidden, layers = model.config.hidden_size, model.config.num_layers
+    k = min(k, len(token_ids))
+    accumulators = [[_Accumulator(q, hidden, model.config.vocab_size, k) for q in quantities] for _ in range(layers)]
+    states = np.zeros((len(token_ids), hidden), dtype=np.int8) if store_states else None
+    batches = length_batches(lengths, batch_tokens)
+    with rnn_backend():
+        for batch in _bar(batches, progress, len(token_ids), lengths):
+            ids, batch_lengths = pad_batch([encoded[i] for i in batch], model.vocab.pad_id)
+            mask = torch.arange(ids.shape[1])[None, :] < batch_lengths[:, None]
+            positions = (torch.as_tensor(offsets[batch])[:, None] + torch.arange(ids.shape[1])[None, :])[mask]
+            read_ids = ids[mask]
+            for layer, per_layer in enumerate(_layer_states(model, ids)):
+                for accumulator in accumulators[layer]:
+                    accumulator.add(per_layer[accumulator.quantity][mask].float(), positions, read_ids)
+                if states is not None and layer == layers - 1:
+                    top = per_layer["hidden"][mask]
+                    states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
+    model.train(was_training)
+    index = _finish(model, texts, offsets, token_ids, quantities, accumulators, states)
+    index.info = {"seconds": round(time.time() - started, 2), "tokens": index.n_tokens, "texts": len(texts),
+                  "batch_tokens": batch_tokens, "top_k": k}
+    return index
+
+
+def _bar(batches: list[list[int]], show: bool, total: int, lengths: Sequence[int]) -> Iterable[list[int]]:
+    """The batches, with a progress bar counted in tokens when ``show``."""
+    if not show:
+        yield from batches
+        return
+    bar = progress_bar(None, total=total, desc="indexing", unit="token", unit_scale=True)
+    for batch in batches:
+        yield batch
+        bar.update(sum(lengths[i] for i in batch))
+    bar.close()
+
+
+def _finish(model: SentimentModel, texts: list[str], offsets: np.ndarray, token_ids: np.ndarray,
+            quantities: list[str], accumulators: list[list[_Accumulator]], states: np.ndarray | None) -> CorpusIndex:
+    n = float(len(token_ids))
+    word_counts = torch.bincount(torch.as_tensor(token_ids, dtype=torch.int64), minlength=model.config.vocab_size)
+    frequent = word_counts >= MIN_WORD_COUNT
+    top_words = min(TOP_WORDS, int(frequent.sum()))
+
+    def gather(fn) -> np.ndarray:
+        return np.stack([np.stack([fn(a) for a in per_layer]) for per_layer in accumulators])
+
+    def word_ranking(a: _Accumulator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        means = a.word_sums / word_counts.clamp(min=1)[:, None].float()
+        means[~frequent] = -np.inf
+        ids = np.full((means.shape[1], TOP_WORDS), -1, dtype=np.int64)
+        values = np.full((means.shape[1], TOP_WORDS), np.nan, dtype=np.float32)
+        counts = np.zeros((means.shape[1], TOP_WORDS), dtype=np.int64)
+        if top_words:
+            best, where = means.topk(top_words, dim=0)
+            ids[:, :top_words] = where.t().numpy()
+            values[:, :top_words] = best.t().numpy()
+            counts[:, :top_words] = word_counts[where].t().numpy()
+        return ids, values, counts
+
+    rankings = [[word_ranking(a) for a in per_layer] for per_layer in accumulators]
+    mean = gather(lambda a: (a.total / n).numpy())
+    variance = gather(lambda a: (a.squares / n).numpy()) - mean ** 2
+    nan = np.full(model.config.hidden_size, np.nan)
+    return CorpusIndex(
+        model_name=model.name, cell=model.cell, quantities=quantities, texts=texts, offsets=offsets,
+        token_ids=token_ids, mean=mean.astype(np.float32), std=np.sqrt(np.clip(variance, 0, None)).astype(np.float32),
+        minimum=gather(lambda a: a.low.numpy()).astype(np.float32),
+        maximum=gather(lambda a: a.high.numpy()).astype(np.float32),
+        shut=gather(lambda a: (a.shut / n).numpy() if a.gate else nan).astype(np.float32),
+        open=gather(lambda a: (a.open / n).numpy() if a.gate else nan).astype(np.float32),
+        histogram=gather(lambda a: a.bins.view(-1, HISTOGRAM_BINS).numpy()).astype(np.int64),
+        top_positions=gather(lambda a: a.top_positions.t().numpy()),
+        top_values=gather(lambda a: a.top_values.t().numpy()).astype(np.float32),
+        top_word_ids=np.stack([np.stack([r[0] for r in per_layer]) for per_layer in rankings]),
+        top_word_means=np.stack([np.stack([r[1] for r in per_layer]) for per_layer in rankings]),
+        top_word_counts=np.stack([np.stack([r[2] for r in per_layer]) for per_layer in rankings]),
+        vocabulary=list(model.vocab.tokens), states=states,
+    )
+
+
+_ARRAYS = ("offsets", "token_ids", "mean", "std", "minimum", "maximum", "shut", "open", "histogram",
+           "top_positions", "top_values", "top_word_ids", "top_word_means", "top_word_counts")
+
+
+def save(index: CorpusIndex, folder: str | Path) -> Path:
+    """Write ``index.json`` and ``arrays.npz`` (compressed) into ``folder``; returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {name: getattr(index, name) for name in _ARRAYS}
+    if index.states is not None:
+        arrays["states"] = index.states
+    np.savez_compressed(folder / "arrays.npz", **arrays)
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": index.model_name, "cell": index.cell,
+                "quantities": index.quantities, "info": index.info, "vocabulary": index.vocabulary,
+                "texts": index.texts}
+    (folder / "index.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def load(folder: str | Path) -> CorpusIndex:
+    """Read an index written by ``save`` (numpy arrays only: no pickle)."""
+    folder = Path(folder)
+    document = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    if document.get("format") != FORMAT or document.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{folder} is not an rnnviz corpus index (format {FORMAT} version {FORMAT_VERSION})")
+    with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    return CorpusIndex(model_name=document["model"], cell=document["cell"], quantities=document["quantities"],
+                       texts=document["texts"], vocabulary=document["vocabulary"], info=document.get("info", {}),
+                       states=arrays.pop("states", None), **arrays)
