@@ -13,13 +13,14 @@ import streamlit as st
 from rnnviz.app import controls, models
 from rnnviz.app.context import ViewContext
 from rnnviz.app.upload import uploaded_model
-from rnnviz.app.views import (compare, equations, export, heatmaps, lesson, pairs, playground, reading, saturation,
-                              step, what_if)
-from rnnviz.app.widgets import literal, prediction_metric, token_window
+from rnnviz.app.views import (compare, equations, explorer, export, heatmaps, lesson, pairs, playground, reading,
+                              saturation, step, what_if)
+from rnnviz.app.widgets import EXPLORER_VIEW, literal, prediction_metric, token_window
 from rnnviz.examples import reader_label
 
 VIEWS = {"Reading": reading, "Gate heatmaps": heatmaps, "Step through": step, "LSTM vs GRU": compare,
-         "Minimal pairs": pairs, "What if": what_if, "Saturation": saturation, "Export": export,
+         "Minimal pairs": pairs, "What if": what_if, "Saturation": saturation,
+         EXPLORER_VIEW: explorer, "Export": export,
          "About the equations": equations, "Lessons": lesson, "Playground": playground}
 OWN_MODELS = {"Lessons", "Playground"}
 """Views that bring their own models (the toy models, a one-unit cell): render() takes no ViewContext."""

@@ -71,7 +71,8 @@ def build_index(args: argparse.Namespace) -> int:
     try:
         model = load(args.model)
         texts = read_corpus(args.data, args.sample, args.seed)
-        index = corpus.build(model, texts, progress=True, store_states=args.states)
+        index = corpus.build(model, texts, progress=True, store_states=args.states,
+                             corpus=args.name or ", ".join(path.name for path in args.data))
     except (CheckpointError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -99,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     index_parser.add_argument("--data", type=Path, nargs="+", required=True,
                               help="TSV (sentence, label), CSV (text, label, .xz allowed) or plain text (one per line)")
     index_parser.add_argument("--out", type=Path, required=True, help="folder to write the index to")
+    index_parser.add_argument("--name", default="", help="what the corpus is, as the dashboard lists it")
     index_parser.add_argument("--sample", type=int, default=0, help="index a seeded random sample of this many texts")
     index_parser.add_argument("--seed", type=int, default=13)
     index_parser.add_argument("--states", action="store_true",

@@ -6,13 +6,15 @@ the cell state, the hidden state) and unit: summary statistics, saturation fract
 ``TOP_K`` highest positions, and the words that switch the unit on most on average. With ``store_states`` it
 also keeps the top layer's hidden state at every position (int8), which pattern search's fast mode scans.
 
-On disk an index is a folder: ``index.json`` (format, model, quantities, settings, the texts) and
-``arrays.npz`` (numpy arrays, read with ``allow_pickle=False``); see ``save`` and the README.
+On disk an index is a folder: ``index.json`` (format, model, corpus, quantities, how it was built),
+``texts.json`` (the texts and the model's vocabulary) and ``arrays.npz`` (numpy arrays, read with
+``allow_pickle=False``); see ``save`` and the README.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,10 +45,17 @@ BATCH_TOKENS = 16_000
 """Padded tokens per batch: large batches make the matmuls efficient, small ones bound memory."""
 
 
+GATE_QUANTITIES = ("input", "forget", "output", "reset", "update")
+"""The sigmoid gates (the candidate is a tanh value, not a gate)."""
+INDEX_DIR_ENV = "RNNVIZ_INDEX_DIR"
+"""A folder of index folders (from ``python -m rnnviz index``) that the dashboard offers besides the shipped ones."""
+SHIPPED_INDEXES = Path(__file__).resolve().parent.parent / "pretrained" / "indexes"
+
+
 def value_range(quantity: str) -> tuple[float, float]:
     """The histogram's range: [0, 1] for sigmoid gates, [-1, 1] for tanh values, [-4, 4] for the cell state
     (values beyond fall in the end bins)."""
-    if quantity in ("input", "forget", "output", "reset", "update"):
+    if quantity in GATE_QUANTITIES:
         return 0.0, 1.0
     return (-4.0, 4.0) if quantity == "cell_state" else (-1.0, 1.0)
 
@@ -89,7 +98,9 @@ class CorpusIndex:
     states: np.ndarray | None = None
     """(n_tokens, H) int8: the top layer's hidden state, when built with store_states."""
     info: dict = field(default_factory=dict)
-    """How it was built: seconds, tokens, batch size, source."""
+    """How it was built: seconds, tokens, batch size."""
+    corpus: str = ""
+    """What the texts are, in words ("SST-2 dev and test sentences")."""
 
     @property
     def n_tokens(self) -> int:
@@ -159,6 +170,13 @@ class CorpusIndex:
                 "shut": self.shut[layer, q], "open": self.open[layer, q]}))
         return pd.concat(rows, ignore_index=True)
 
+    def saturation(self, layer: int = -1) -> pd.DataFrame:
+        """analysis.saturation's table (gate, unit, low, high) over the whole corpus, for the same scatter plot."""
+        layer, _ = self._where(layer, self.quantities[-1])
+        return pd.concat([pd.DataFrame({"gate": name, "unit": np.arange(self.hidden_size), "low": self.shut[layer, q],
+                                        "high": self.open[layer, q]})
+                          for q, name in enumerate(self.quantities) if name in GATE_QUANTITIES], ignore_index=True)
+
     def histogram_of(self, unit: int, layer: int = -1, quantity: str = "hidden") -> tuple[np.ndarray, np.ndarray]:
         """(bin edges (BINS + 1,), counts (BINS,)) of ``quantity`` in ``unit`` over the corpus."""
         layer, q = self._where(layer, quantity)
@@ -180,7 +198,7 @@ class _Accumulator:
         self.top_values = torch.full((k, hidden), -np.inf)
         self.top_positions = torch.full((k, hidden), -1, dtype=torch.int64)
         self.word_sums = torch.zeros(vocab_size, hidden)
-        self.gate = quantity not in ("candidate", "cell_state", "hidden")
+        self.gate = quantity in GATE_QUANTITIES
 
     def add(self, values: torch.Tensor, positions: torch.Tensor, token_ids: torch.Tensor) -> None:
         """``values`` (N, H) at corpus ``positions`` (N,), read after tokens ``token_ids`` (N,)."""
@@ -243,7 +261,7 @@ def encode_corpus(model: SentimentModel, texts: Iterable[str]) -> tuple[list[str
 
 @torch.no_grad()
 def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, store_states: bool = False,
-          k: int = TOP_K, batch_tokens: int = BATCH_TOKENS) -> CorpusIndex:
+          k: int = TOP_K, batch_tokens: int = BATCH_TOKENS, corpus: str = "") -> CorpusIndex:
     """Index ``model`` over ``texts``, with a progress bar counted in tokens when ``progress``.
 
     Texts without a single token the model reads are skipped; ``index.texts`` holds the kept ones, which text
@@ -278,6 +296,7 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
                     states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
     model.train(was_training)
     index = _finish(model, texts, offsets, token_ids, quantities, accumulators, states)
+    index.corpus = corpus
     index.info = {"seconds": round(time.time() - started, 2), "tokens": index.n_tokens, "texts": len(texts),
                   "batch_tokens": batch_tokens, "top_k": k}
     return index
@@ -352,9 +371,10 @@ def save(index: CorpusIndex, folder: str | Path) -> Path:
         arrays["states"] = index.states
     np.savez_compressed(folder / "arrays.npz", **arrays)
     document = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": index.model_name, "cell": index.cell,
-                "quantities": index.quantities, "info": index.info, "vocabulary": index.vocabulary,
-                "texts": index.texts}
-    (folder / "index.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+                "corpus": index.corpus, "quantities": index.quantities, "info": index.info}
+    (folder / "index.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
+    texts = {"texts": index.texts, "vocabulary": index.vocabulary}
+    (folder / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
     return folder
 
 
@@ -364,8 +384,28 @@ def load(folder: str | Path) -> CorpusIndex:
     document = json.loads((folder / "index.json").read_text(encoding="utf-8"))
     if document.get("format") != FORMAT or document.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{folder} is not an rnnviz corpus index (format {FORMAT} version {FORMAT_VERSION})")
+    texts = json.loads((folder / "texts.json").read_text(encoding="utf-8"))
     with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
         arrays = {name: stored[name] for name in stored.files}
     return CorpusIndex(model_name=document["model"], cell=document["cell"], quantities=document["quantities"],
-                       texts=document["texts"], vocabulary=document["vocabulary"], info=document.get("info", {}),
+                       corpus=document.get("corpus", ""),
+                       texts=texts["texts"], vocabulary=texts["vocabulary"], info=document.get("info", {}),
                        states=arrays.pop("states", None), **arrays)
+
+
+def available_indexes(model_name: str, folders: Sequence[Path] | None = None) -> dict[str, Path]:
+    """Index folders for ``model_name``: the shipped ones, and those under $RNNVIZ_INDEX_DIR; corpus name -> folder."""
+    if folders is None:
+        folders = [SHIPPED_INDEXES] + ([Path(os.environ[INDEX_DIR_ENV])] if os.environ.get(INDEX_DIR_ENV) else [])
+    found: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(folder.iterdir()):
+            try:
+                document = json.loads((candidate / "index.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if document.get("model") == model_name and (candidate / "arrays.npz").is_file():
+                found.setdefault(document.get("corpus") or candidate.name, candidate)
+    return found

@@ -68,3 +68,21 @@ def token_window(n_tokens: int, size: int, key: str = "page") -> range:
                              format_func=lambda s: f"{s}–{s + size - 1}",
                              help="Long texts are shown a window at a time so every word label stays readable.")
     return range(start, start + size)
+
+
+EXPLORER_VIEW = "Units in a corpus"
+
+
+def open_in_explorer(units: list[int], key: str) -> None:
+    """A unit picker and a button that opens that unit in the corpus explorer view."""
+    if not units:
+        return
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    unit = left.selectbox("Unit", units, key=f"{key}_unit")
+    right.button("Open in the corpus explorer", key=f"{key}_button", on_click=_open_explorer, args=(int(unit),),
+                 help="What this unit does across thousands of texts, and where its patterns recur.")
+
+
+def _open_explorer(unit: int) -> None:
+    st.session_state["explorer_unit"] = unit
+    st.session_state["view"] = EXPLORER_VIEW

@@ -7,7 +7,7 @@ import streamlit as st
 from rnnviz import figures
 
 from ..context import ViewContext
-from ..widgets import how_to_read, show
+from ..widgets import how_to_read, open_in_explorer, show
 
 DEFAULT_PANELS = {"lstm": ["forget", "input"], "gru": ["update", "reset"], "rnn": ["hidden"]}
 """The gates that decide what is kept: two panels fit a projector; the others are one click away. A plain RNN
@@ -28,3 +28,4 @@ def render(ctx: ViewContext) -> None:
     how_to_read("Rows are units, columns are tokens; hover for exact values, drag to zoom all panels at once. "
                 "Gates run 0 (closed) to 1 (open); states are blue below 0 and red above. "
                 "For GRU, z = 1 keeps the old state (PyTorch's convention).")
+    open_in_explorer(ctx.units, "heatmaps_explorer")

@@ -7,7 +7,7 @@ import streamlit as st
 from rnnviz import analysis, figures
 
 from ..context import ViewContext
-from ..widgets import how_to_read, show
+from ..widgets import how_to_read, open_in_explorer, show
 
 
 def open_selected_units() -> None:
@@ -37,3 +37,4 @@ def render(ctx: ViewContext) -> None:
     show(figures.saturation_scatter(analysis.saturation(ctx.trace, ctx.layer), ctx.trace.cell),
          f"saturation-layer{ctx.layer}", key="saturation_chart", on_select=open_selected_units,
          selection_mode=("points", "box", "lasso"))
+    open_in_explorer(ctx.units, "saturation_explorer")
