@@ -10,13 +10,16 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from .checkpoint import load
-from .data import read_labeled
+from . import calibration
+from .checkpoint import load, resolve_checkpoint
+from .data import LabeledTexts, read_labeled
+from .negation import probe_report, sst_negation_report
 from .model import SentimentModel, pad_batch, rnn_backend
 from .progress import progress
 
@@ -74,6 +77,41 @@ def prediction_line_report(model: SentimentModel, texts: Sequence[str]) -> dict:
     }
 
 
+def test_reports(model: SentimentModel, test: LabeledTexts, temperature: float, sst_test_trees: Path) -> dict:
+    """Scored once, at the end, and only reported: test accuracy, calibration before and after, the probe set, and
+    (where the SST test trees are at hand) SST test phrases with a negation, by kind."""
+    probs = model.predict_proba(test.texts)
+    labels = np.asarray(test.labels)
+    before = calibration.softmax(np.log(np.clip(probs, 1e-30, None)).astype(np.float64) * temperature)
+    extra = {"test_sst_negation": sst_negation_report(model, sst_test_trees)} if sst_test_trees.exists() else {}
+    return extra | {"test": {
+        "accuracy": round(float((probs.argmax(1) == labels).mean()), 4),
+        "ece_before_calibration": round(calibration.expected_calibration_error(before, labels), 4),
+        "ece": round(calibration.expected_calibration_error(probs, labels), 4),
+        "errors_at_99_percent_before_calibration": round(calibration.confident_errors(before, labels), 4),
+        "errors_at_99_percent": round(calibration.confident_errors(probs, labels), 4),
+    }, "negation_probe": probe_report(model)}
+
+
+def headline_metrics(reports: dict) -> dict:
+    """The flat numbers a checkpoint's metrics hold (model cards and the app's caption read them)."""
+    metrics = {}
+    line = reports.get("dev_prediction_line")
+    if line:
+        metrics["dev_steps_at_99_percent"] = line["steps_at_99_percent_or_more"]
+        if line["after_opening_word"]:
+            metrics["dev_line_after_neutral_opening"] = round(float(np.mean(list(line["after_opening_word"].values()))), 3)
+    for split in ("dev", "test"):
+        for kind, result in reports.get(f"{split}_sst_negation", {}).items():
+            metrics[f"{split}_sst_negation_{kind}"] = result["accuracy"]
+    for key, value in reports.get("test", {}).items():
+        metrics[f"test_{key}"] = value
+    if "negation_probe" in reports:
+        metrics["negation_probe_accuracy"] = reports["negation_probe"]["all"]["accuracy"]
+        metrics["negation_probe_negated_accuracy"] = reports["negation_probe"]["negated"]["accuracy"]
+    return metrics
+
+
 def format_report(model: SentimentModel, data: str, result: dict) -> str:
     labels = model.labels
     width = max(len(label) for label in labels) + 2
@@ -92,16 +130,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="TSV (sentence, label) or CSV (text, label), .xz allowed")
     parser.add_argument("--limit", type=int, default=0, help="score only the first N texts")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--reading", action="store_true",
+                        help="also how the model reads: calibration, the negation probe (tests/data), and with "
+                             "--sst-trees the SST phrases where a negation flips the label")
+    parser.add_argument("--sst-trees", type=Path, default=Path("/nonexistent"),
+                        help="SST trees file for --reading (e.g. ../shared/data/sst/trees/test.txt)")
+    parser.add_argument("--record", action="store_true",
+                        help="with --reading: write the reports into the model's JSON (metrics and training.reports)")
     args = parser.parse_args(argv)
     model = load(args.model)
     data = read_labeled(args.data)
     texts, labels = data.texts, data.labels
     if args.limit:
         texts, labels = texts[: args.limit], labels[: args.limit]
+    if args.reading:
+        temperature = float(model.info.metrics.get("temperature", 1.0))
+        reports = test_reports(model, LabeledTexts(texts, labels, args.data), temperature, args.sst_trees)
+        print(json.dumps({"model": model.name, "data": args.data, **reports}, indent=1))
+        if args.record:
+            record(args.model, reports)
+        return 0
     result = evaluate(model, texts, labels)
     print(json.dumps({"model": model.name, "data": args.data, **result}) if args.json
           else format_report(model, args.data, result))
     return 0
+
+
+def record(name_or_path: str, reports: dict) -> None:
+    """Write test reports into a checkpoint's JSON: the headline numbers into metrics, the rest into training."""
+    path = resolve_checkpoint(name_or_path).with_suffix(".json")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["training"].setdefault("reports", {}).update(reports)
+    document["metrics"].update(headline_metrics(document["training"]["reports"]))
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"recorded in {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ from .progress import progress
 from .data import LabeledTexts, dedupe_key, file_sha256, read_labeled
 from .model import ModelConfig, ModelInfo, SentimentModel, pad_batch
 from .embeddings import initial_embedding, pretrain_vectors
-from .evaluate import prediction_line_report
-from .negation import probe_report, sst_negation_report
+from .evaluate import headline_metrics, prediction_line_report, test_reports
+from .negation import sst_negation_report
 from .text import Vocabulary, tokenize
 
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -364,7 +364,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
     train_seconds = time.time() - started
     reports = reading_reports(model, splits.dev.texts, args)
     if splits.test is not None:
-        reports |= test_reports(model, splits.test, temperature)
+        reports |= test_reports(model, splits.test, temperature, args.data_root / "sst/trees/test.txt")
         metrics["test_file"] = str(args.test)
     metrics |= headline_metrics(reports)
     print("dev: " + json.dumps({k: v for k, v in metrics.items() if k.startswith("dev")}), file=sys.stderr)
@@ -410,36 +410,6 @@ def reading_reports(model: SentimentModel, dev_texts: list[str], args: argparse.
     if dev_trees.exists():
         reports["dev_sst_negation"] = sst_negation_report(model, dev_trees)
     return reports
-
-
-def test_reports(model: SentimentModel, test: LabeledTexts, temperature: float) -> dict:
-    """Scored once, at the end, and only reported: test accuracy, calibration before and after, the probe set."""
-    probs = model.predict_proba(test.texts)
-    labels = np.asarray(test.labels)
-    before = calibration.softmax(np.log(np.clip(probs, 1e-30, None)).astype(np.float64) * temperature)
-    return {"test": {
-        "accuracy": round(float((probs.argmax(1) == labels).mean()), 4),
-        "ece_before_calibration": round(calibration.expected_calibration_error(before, labels), 4),
-        "ece": round(calibration.expected_calibration_error(probs, labels), 4),
-        "errors_at_99_percent_before_calibration": round(calibration.confident_errors(before, labels), 4),
-        "errors_at_99_percent": round(calibration.confident_errors(probs, labels), 4),
-    }, "negation_probe": probe_report(model)}
-
-
-def headline_metrics(reports: dict) -> dict:
-    """The flat numbers a checkpoint's metrics hold (model cards and the app's caption read them)."""
-    metrics = {"dev_steps_at_99_percent": reports["dev_prediction_line"]["steps_at_99_percent_or_more"]}
-    openings = reports["dev_prediction_line"]["after_opening_word"]
-    if openings:
-        metrics["dev_line_after_neutral_opening"] = round(float(np.mean(list(openings.values()))), 3)
-    for kind, result in reports.get("dev_sst_negation", {}).items():
-        metrics[f"dev_sst_negation_{kind}"] = result["accuracy"]
-    for key, value in reports.get("test", {}).items():
-        metrics[f"test_{key}"] = value
-    if "negation_probe" in reports:
-        metrics["negation_probe_accuracy"] = reports["negation_probe"]["all"]["accuracy"]
-        metrics["negation_probe_negated_accuracy"] = reports["negation_probe"]["negated"]["accuracy"]
-    return metrics
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -161,3 +161,16 @@ def test_temperature_scaling_fits_overconfident_logits_and_lowers_calibration_er
     before = calibration.expected_calibration_error(calibration.softmax(overconfident), labels)
     after = calibration.expected_calibration_error(calibration.softmax(overconfident / temperature), labels)
     assert after < before / 2
+
+
+def test_evaluation_can_report_how_a_model_reads_and_record_it_in_the_checkpoint(toy_files, capsys):
+    train.main(train_args(toy_files, "gru", ["--epochs", "2"]))
+    weights = str(toy_files / "toy-gru.safetensors")
+    trees = str(toy_files / "sst" / "trees" / "dev.txt")
+    assert evaluate.main(["--model", weights, "--data", str(toy_files / "test.tsv"), "--reading",
+                          "--sst-trees", trees, "--record"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert {"test", "negation_probe", "test_sst_negation"} <= set(printed)
+    metrics = rnnviz.load(weights).info.metrics
+    assert metrics["test_sst_negation_all"] == printed["test_sst_negation"]["all"]["accuracy"]
+    assert metrics["negation_probe_accuracy"] == printed["negation_probe"]["all"]["accuracy"]
