@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from .checkpoint import PRETRAINED_DIR, available_models, available_toys, load
+from .examples import misread_examples
 
 HEADER = """# Shipped models
 
@@ -59,6 +60,21 @@ def card_table() -> str:
     return "\n".join(rows)
 
 
+READING_HEADER = """
+
+## How they read
+
+Scored once per finished model on data never trained or tuned on (`python -m rnnviz.evaluate --model NAME --data
+TEST --reading --sst-trees ../shared/data/sst/trees/test.txt`). *Negation probe*: the 60 hand-written sentences
+in `tests/data/negation_probe.tsv` (50 negated, 10 plain), all / negated only. *SST negation phrases*: polar SST
+test phrases made of a negation-led part and a polar part (`rnnviz.sst.negation_nodes`), all of them and the
+"not bad" kind (a negation turning a negative phrase positive). *ECE*: expected calibration error on the test
+set (15 bins) before and after the temperature fitted on dev. *Line start*: the prediction after a neutral first
+word ("the", "i", "this", "a", "it") on dev texts; *at 99 %*: the share of all dev steps shown at 99 % or more.
+*Misreads*: the app's curated examples where the model disagrees with a human reader.
+
+"""
+
 TOY_HEADER = """
 
 ## Toy models for the lessons
@@ -69,6 +85,34 @@ the training lengths, generated from a seed neither training nor model selection
 follows the task's count, depth or first word best, found by `rnnviz.toys.tracking_unit`, with its correlation r.
 
 """
+
+
+def _share(metrics: dict, key: str) -> str:
+    value = metrics.get(key)
+    return f"{value:.0%}" if isinstance(value, (int, float)) else "n/a"
+
+
+def _count(reports: dict, split: str, kind: str) -> str:
+    found = reports.get(split, {}).get(kind)
+    return f" of {found['n']}" if found else ""
+
+
+def reading_table() -> str:
+    rows = ["| model | negation probe (all / negated) | SST negation phrases (all / \"not bad\" kind) | test ECE before -> after | line start | dev steps at 99 % | misreads |",
+            "|---|---|---|---|---|---|---|"]
+    for name in available_models():
+        model = load(name)
+        metrics, reports = model.info.metrics, model.info.training.get("reports", {})
+        ece = (f"{metrics['test_ece_before_calibration']:.3f} -> {metrics['test_ece']:.3f}"
+               if "test_ece" in metrics else "n/a")
+        start = metrics.get("dev_line_after_neutral_opening")
+        rows.append(
+            f"| `{name}` | {_share(metrics, 'negation_probe_accuracy')} / {_share(metrics, 'negation_probe_negated_accuracy')} | "
+            f"{_share(metrics, 'test_sst_negation_all')}{_count(reports, 'test_sst_negation', 'all')} / "
+            f"{_share(metrics, 'test_sst_negation_negative->positive')}{_count(reports, 'test_sst_negation', 'negative->positive')} | "
+            f"{ece} | {f'{start:.2f}' if start is not None else 'n/a'} | {_share(metrics, 'dev_steps_at_99_percent')} | "
+            f"{', '.join(misread_examples(model)) or 'none'} |")
+    return "\n".join(rows)
 
 
 def toy_table() -> str:
@@ -89,7 +133,7 @@ def toy_table() -> str:
 
 
 def main() -> int:
-    print(HEADER + card_table() + TOY_HEADER + toy_table())
+    print(HEADER + card_table() + READING_HEADER + reading_table() + TOY_HEADER + toy_table())
     return 0
 
 

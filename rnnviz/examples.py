@@ -30,6 +30,15 @@ READER_LABELS: dict[str, str] = {
 """What a human reader calls each curated example, so the app can say when the model gets one wrong."""
 
 
+def misread_examples(model) -> list[str]:
+    """The curated examples whose prediction differs from what a human reader answers (model cards, caption)."""
+    names = [name for name in READER_LABELS if READER_LABELS[name] in model.labels]
+    if not names:
+        return []
+    predicted = model.predict_proba([EXAMPLES[name] for name in names]).argmax(axis=1)
+    return [name for name, k in zip(names, predicted) if model.labels[k] != READER_LABELS[name]]
+
+
 def reader_label(text: str) -> str | None:
     """The label a human reader gives ``text`` if it is one of the curated examples, else None."""
     for name, example in EXAMPLES.items():

@@ -8,7 +8,7 @@ import streamlit as st
 
 import rnnviz
 from rnnviz import analysis
-from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES
+from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES, misread_examples
 
 from .widgets import literal, sendable
 
@@ -40,10 +40,17 @@ def model_picker(names: list[str], local: str | None = None) -> str:
 
 
 def model_caption(model: rnnviz.SentimentModel) -> None:
-    config, accuracy = model.config, model.info.metrics.get("test_accuracy")
+    """The model's shape, its test accuracy and negation probe score (from its JSON), and the curated examples it
+    misreads (computed here, so an upload is described as honestly as a shipped model)."""
+    config, metrics = model.config, model.info.metrics
+    accuracy, probe = metrics.get("test_accuracy"), metrics.get("negation_probe_accuracy")
+    misread = [] if model.predicts_next_token else misread_examples(model)
     st.sidebar.caption(
         f"{model.cell.upper()}, {config.num_layers} layer(s) × {config.hidden_size} units, {config.vocab_size:,} words"
-        + (f"; test accuracy {accuracy:.1%}" if isinstance(accuracy, float) else ""))
+        + (f"; test accuracy {accuracy:.1%}" if isinstance(accuracy, float) else "")
+        + (f"; negation probe {probe:.0%}" if isinstance(probe, float) else "")
+        + (f". Misreads the curated example(s): {', '.join(misread)}." if misread else
+           ". Reads every curated example as a human would." if not model.predicts_next_token else ""))
 
 
 def layer_picker(model: rnnviz.SentimentModel) -> int:
