@@ -78,9 +78,10 @@ def render(ctx: ViewContext) -> None:
 
 def top_contexts(ctx: ViewContext, index: CorpusIndex, unit: int, layer: int, quantity: str) -> None:
     """The unit's highest positions, each with a few tokens either side tinted by the unit's value."""
-    rows = index.top(unit, k=min(CONTEXTS, index.top_positions.shape[-1]), layer=layer, quantity=quantity)
+    rows = index.top(unit, k=index.top_positions.shape[-1], layer=layer, quantity=quantity)
+    rows = rows.drop_duplicates("text_id").head(CONTEXTS)  # one line per text: neighbouring positions say the same
     scale = tint_scale(quantity, index, unit, layer)
-    st.html(legend_html(scale, f"the {CONTEXTS} highest positions of unit {unit}; the top one is in bold"))
+    st.html(legend_html(scale, f"unit {unit}'s highest positions, one per text, the position in capitals"))
     for row in rows.itertuples():
         tr = ctx.trace_text(index.texts[row.text_id])
         values = tr.quantities()[quantity][layer, :, unit]
@@ -89,8 +90,8 @@ def top_contexts(ctx: ViewContext, index: CorpusIndex, unit: int, layer: int, qu
         hover = [f"text {row.text_id}, position {t} · {float(values[t]):+.3f}" for t in range(first, last)]
         tokens[row.position - first] = tokens[row.position - first].upper()
         st.html(tinted_html(tokens, values[first:last], scale, hover, font_px=15))
-    how_to_read("Each line is one of the unit's highest positions in the corpus (its token in capitals), with the "
-                "tokens around it tinted by the unit's value there. The same from Python: "
+    how_to_read("Each line is one of the unit's highest positions in the corpus (its token in capitals; one line per "
+                "text), with the tokens around it tinted by the unit's value there. The same from Python: "
                 "rnnviz.corpus.load(folder).top(unit, k=10, layer, quantity).")
 
 
@@ -105,7 +106,7 @@ def pattern_search(ctx: ViewContext, index: CorpusIndex) -> None:
         start, end = cols[0].select_slider("Span of the text above", options=list(range(last + 1)),
                                            value=(max(0, last - 1), last), key="pattern_span",
                                            format_func=lambda t: f"{t}: {tr.tokens[t]}")
-    threshold = cols[1].slider("On at or above", -0.9, 0.9, 0.3, 0.05, key="pattern_threshold")
+    threshold = cols[1].slider("On at or above", -0.9, 0.95, 0.7, 0.05, key="pattern_threshold")
     modes = ["fast (stored states)", "exact (re-read the corpus)"] if index.states is not None else ["exact (re-read the corpus)"]
     mode = cols[2].radio("Mode", modes, key="pattern_mode")
     hidden = tr.hidden[-1]
@@ -115,8 +116,12 @@ def pattern_search(ctx: ViewContext, index: CorpusIndex) -> None:
         st.info(f"No top-layer unit is on (≥ {threshold:g}) over \u201c{literal(span_text)}\u201d and off just before "
                 "it. Try a lower threshold or another span.")
         return
-    st.caption(f"{len(units)} top-layer unit(s) are on over \u201c{literal(span_text)}\u201d and off before it: "
-               f"{', '.join(map(str, units[:40]))}{' …' if len(units) > 40 else ''}.")
+    units = st.multiselect(f"{len(units)} top-layer unit(s) are on over \u201c{literal(span_text)}\u201d and off before "
+                           "it; drop any to loosen the pattern", units, default=units,
+                           key=f"pattern_units_{'_'.join(map(str, units))}")  # a new pattern starts whole
+    if not units:
+        st.info("Keep at least one unit in the pattern.")
+        return
     with st.spinner("Searching the corpus…"):
         matches, count = patterns.search(index, units, end - start + 1, threshold,
                                          mode="fast" if mode.startswith("fast") else "exact", model=ctx.model)
