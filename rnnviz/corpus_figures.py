@@ -19,7 +19,7 @@ def unit_histogram(index: CorpusIndex, unit: int, layer: int, quantity: str, hei
         height=height, margin=dict(l=60, r=10, t=30, b=50), bargap=0.05,
         title=dict(text=f"{QUANTITY_NAMES.get(quantity, quantity)}, unit {unit}: values at "
                         f"{index.n_tokens:,} positions", font=dict(size=14)),
-        xaxis=dict(title="value"), yaxis=dict(title="positions", type="log"))
+        xaxis=dict(title="value"), yaxis=dict(title="positions", type="log", dtick=1))
     return figure
 
 

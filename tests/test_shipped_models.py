@@ -8,6 +8,7 @@ import torch
 import rnnviz
 from rnnviz.checkpoint import PRETRAINED_DIR
 from rnnviz.model import parameter_count
+from rnnviz.negation import read_probe
 
 SHIPPED = rnnviz.available_models()
 CLEAR = [
@@ -63,3 +64,22 @@ def test_the_trace_of_a_shipped_model_ends_at_its_prediction(name):
     tr = rnnviz.trace(model, text)
     torch.testing.assert_close(torch.from_numpy(tr.probs[-1]), torch.from_numpy(model.predict_proba(text)[0]),
                                atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_model_reads_the_probe_sets_plain_controls_and_records_its_probe_score(name):
+    model = rnnviz.load(name)
+    probe, kinds = read_probe()
+    plain = [i for i, kind in enumerate(kinds) if kind.startswith("plain")]
+    predicted = model.predict_proba([probe.texts[i] for i in plain]).argmax(axis=1)
+    assert (predicted == [probe.labels[i] for i in plain]).mean() >= 0.8
+    assert 0.5 <= model.info.metrics["negation_probe_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if n.endswith("sst2")])
+def test_the_sst_models_read_not_bad_at_all_as_positive_and_start_their_line_near_one_half(name):
+    model = rnnviz.load(name)
+    tr = rnnviz.trace(model, "The movie was not bad at all.")
+    assert tr.prediction[0] == "positive"
+    assert abs(float(tr.probs[0, 1]) - 0.5) < 0.15  # after "the", nothing is said yet
+    assert model.info.metrics["temperature"] > 0 and model.info.metrics["test_ece"] < 0.05
