@@ -2,9 +2,10 @@
 
     python examples/bring_your_own_model.py [OUTPUT_FOLDER]
 
-A 2-layer LSTM classifier (dict vocabulary, MLP head) and a GRU language model (a callable tokenizer, a head over
-the vocabulary, sequence-first layout) are built and trained for a few seconds on toy data, then wrapped in one
-line each. Writes one gate heatmap per model as HTML and prints what each model predicts after every token.
+A bidirectional 2-layer LSTM tagger (dict vocabulary, MLP head on every token, sequence-first layout) and a GRU
+language model (a callable tokenizer, a head over the vocabulary) are built and trained for a few seconds on toy
+data, then wrapped in one line each. Writes one gate heatmap per model as HTML (the tagger's backward direction)
+and prints what each model predicts at every token.
 """
 
 from __future__ import annotations
@@ -24,18 +25,22 @@ WORDS = "<pad> <unk> the film was not good bad at all fun dull . a cat sat on ma
 VOCAB = {word: index for index, word in enumerate(WORDS)}
 
 
-class Classifier(nn.Module):
-    """Embedding -> 2-layer LSTM -> MLP on the last step: positive when "good" or "fun" is not negated."""
+TAGS = ["other", "praise", "blame"]
+
+
+class Tagger(nn.Module):
+    """Embedding -> bidirectional 2-layer LSTM (sequence-first) -> MLP on every token: is this word praise, blame or
+    neither? "good" is praise, but "not good ... at all" makes it blame: the tag needs both sides of the word."""
 
     def __init__(self) -> None:
         super().__init__()
         self.embed = nn.Embedding(len(VOCAB), 16, padding_idx=0)
-        self.lstm = nn.LSTM(16, 24, num_layers=2, batch_first=True)
-        self.classifier = nn.Sequential(nn.Linear(24, 16), nn.Tanh(), nn.Linear(16, 2))
+        self.lstm = nn.LSTM(16, 24, num_layers=2, bidirectional=True)
+        self.tagger = nn.Sequential(nn.Linear(48, 16), nn.Tanh(), nn.Linear(16, len(TAGS)))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        out, _ = self.lstm(self.embed(ids))
-        return self.classifier(out[:, -1])
+        out, _ = self.lstm(self.embed(ids.T))
+        return self.tagger(out)  # (T, B, tags)
 
 
 class LanguageModel(nn.Module):
@@ -60,15 +65,18 @@ def ids_of(text: str) -> list[int]:
 ids_of.decode = lambda ids: " ".join(WORDS[i] for i in ids)
 
 
-def train_classifier(model: Classifier, steps: int = 150) -> None:
-    reviews = {"the film was good": 1, "the film was fun": 1, "the film was not good": 0, "the film was bad": 0,
-               "the film was dull": 0, "the film was not bad": 1, "the film was not dull at all": 1,
-               "the film was not fun at all": 0}
-    batch = [(torch.tensor(ids_of(text)), label) for text, label in reviews.items()]
+def train_tagger(model: Tagger, steps: int = 150) -> None:
+    sentences = {"the film was good": "o o o praise", "the film was fun": "o o o praise",
+                 "the film was not good": "o o o o blame", "the film was bad": "o o o blame",
+                 "the film was dull": "o o o blame", "the film was not bad": "o o o o praise",
+                 "the film was not dull at all": "o o o o praise o o", "the film was not fun at all": "o o o o blame o o"}
+    index = {"o": 0, "praise": 1, "blame": 2}
+    batch = [(torch.tensor(ids_of(text)), torch.tensor([index[t] for t in tags.split()]))
+             for text, tags in sentences.items()]
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
     for _ in range(steps):
         optimizer.zero_grad()
-        loss = sum(nn.functional.cross_entropy(model(ids[None]), torch.tensor([label])) for ids, label in batch)
+        loss = sum(nn.functional.cross_entropy(model(ids[None])[:, 0], tags) for ids, tags in batch)
         loss.backward()
         optimizer.step()
 
@@ -87,25 +95,26 @@ def main(out: Path) -> list[Path]:
     """Build, train briefly, wrap, trace and draw both models; returns the figures written."""
     torch.manual_seed(0)
     out.mkdir(parents=True, exist_ok=True)
-    classifier, language_model = Classifier(), LanguageModel()
-    train_classifier(classifier)
+    tagger_module, language_model = Tagger(), LanguageModel()
+    train_tagger(tagger_module)
     train_language_model(language_model)
 
-    sentiment = rnnviz.wrap(classifier, VOCAB, labels=["negative", "positive"], name="toy classifier")
+    tagger = rnnviz.wrap(tagger_module, VOCAB, labels=TAGS, name="toy tagger")
     next_word = rnnviz.wrap(language_model, ids_of, labels=WORDS, name="toy language model")
-    print("classifier:", sentiment.forward_check)
+    print("tagger:", tagger.forward_check)
     print("language model:", next_word.forward_check)
 
-    tr = rnnviz.trace(sentiment, "the film was not dull at all")
+    tr = rnnviz.trace(tagger, "the film was not dull at all")
+    print("tagger streams:", ", ".join(tr.layer_names))
     for token, probs in zip(tr.tokens, tr.probs):
-        print(f"{token:>6}  p(positive) = {probs[1]:.2f}")
+        print(f"{token:>6}  tag: {TAGS[int(probs.argmax())]} ({probs.max():.2f})")
     lm = rnnviz.trace(next_word, "a dog sat on the")
     for token, probs in zip(lm.tokens, lm.probs):
         top = probs.argsort()[::-1][:5]
         print(f"{token:>6}  next: " + ", ".join(f"{WORDS[k]} {probs[k]:.2f}" for k in top))
 
-    written = [out / "classifier_gates.html", out / "language_model_gates.html"]
-    gate_heatmaps(tr, layer=0).write_html(written[0])
+    written = [out / "tagger_gates.html", out / "language_model_gates.html"]
+    gate_heatmaps(tr, layer=tr.layer_names.index("layer 1 backward")).write_html(written[0])
     gate_heatmaps(lm).write_html(written[1])
     for path in written:
         print("wrote", path)

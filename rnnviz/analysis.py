@@ -145,16 +145,29 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
 
     The score is the predicted class's logit minus the mean logit. For the top layer this is exactly
     h_T[u] * (w_pred[u] - mean_k w_k[u]); for lower layers the gradient flows through the layers above.
+    For a bidirectional model ``layer`` is a stream (trace.layer_names) and the layers above read both directions.
     """
-    layer = layer % trace.num_layers
-    hidden = torch.tensor(trace.hidden[layer], requires_grad=True)
-    x = hidden
-    kind, zeros = kernel_kind(model.rnn), hidden.new_zeros(trace.hidden_size)
+    stream = layer % trace.num_layers
+    directions = trace.directions
+    real_layer, direction = divmod(stream, directions)
+    hidden = torch.tensor(trace.hidden[stream], requires_grad=True)
+    kind = kernel_kind(model.rnn)
+    zeros = hidden.new_zeros(trace.hidden_size)
     with torch.enable_grad(), rnn_backend():
-        for above in range(layer + 1, trace.num_layers):
-            weights = {role: None if w is None else w.detach() for role, w in direction_weights(model.rnn, above, 0).items()}
-            x = run_direction(kind, x, weights, zeros, zeros)
-        logits = torch.nn.functional.linear(x[-1], model.head.weight.detach(), model.head.bias.detach())
+        halves = [hidden if d == direction else torch.from_numpy(trace.hidden[real_layer * directions + d])
+                  for d in range(directions)]
+        x = torch.cat(halves, dim=1)
+        for above in range(real_layer + 1, trace.num_layers // directions):
+            outputs = []
+            for d in range(directions):
+                weights = {role: None if w is None else w.detach()
+                           for role, w in direction_weights(model.rnn, above, d).items()}
+                source = x.flip(0) if d else x
+                out = run_direction(kind, source, weights, zeros, zeros)
+                outputs.append(out.flip(0) if d else out)
+            x = torch.cat(outputs, dim=1)
+        logits = torch.nn.functional.linear(x[-1], model.head.weight.detach(), model.head.bias.detach()) \
+            if isinstance(model.head, torch.nn.Linear) else model.head(x[-1])
         predicted = int(logits.argmax())
         (logits[predicted] - logits.mean()).backward()
     assert hidden.grad is not None
@@ -186,36 +199,40 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
     LSTM: pre-activations pre_i, pre_f, pre_g, pre_o, the gates, c_prev, c, h. GRU: pre_r, pre_z,
     the input part (in_n) and hidden part (hn, which the reset gate scales) of the candidate, the gates,
     h_prev, h. Plain RNN: pre_h (the tanh's argument), h_prev, h. Recomputed from the weights, so the numbers
-    match the equations term by term.
+    match the equations term by term. A backward direction's previous step is the next token (step + 1).
     """
-    layer = layer % trace.num_layers
-    weights = direction_weights(model.rnn, layer, 0)
+    stream = layer % trace.num_layers
+    real_layer, direction = divmod(stream, trace.directions)
+    weights = direction_weights(model.rnn, real_layer, direction)
     w_ih, w_hh, b_ih, b_hh = (weights[role] for role in ("w_ih", "w_hh", "b_ih", "b_hh"))
+    previous = step + 1 if direction else step - 1
+    first = not 0 <= previous < len(trace.tokens)
     with torch.no_grad():
-        if layer == 0:
+        if real_layer == 0:
             x = model.embedding(torch.tensor([trace.token_ids[step]]))[0]
         else:
-            x = torch.from_numpy(trace.hidden[layer - 1, step])
-        h_prev = torch.from_numpy(trace.hidden[layer, step - 1]) if step > 0 else torch.zeros(trace.hidden_size)
-        from_input = (w_ih @ x + b_ih).numpy()
-        from_hidden = (w_hh @ h_prev + b_hh).numpy()
+            below = range((real_layer - 1) * trace.directions, real_layer * trace.directions)
+            x = torch.from_numpy(np.concatenate([trace.hidden[k, step] for k in below]))
+        h_prev = torch.zeros(trace.hidden_size) if first else torch.from_numpy(trace.hidden[stream, previous])
+        from_input = torch.nn.functional.linear(x, w_ih, b_ih).numpy()
+        from_hidden = torch.nn.functional.linear(h_prev, w_hh, b_hh).numpy()
     H = trace.hidden_size
-    detail: dict[str, np.ndarray] = {"h_prev": h_prev.numpy(), "h": trace.hidden[layer, step]}
+    detail: dict[str, np.ndarray] = {"h_prev": h_prev.numpy(), "h": trace.hidden[stream, step]}
     if trace.cell == "lstm":
         pre = from_input + from_hidden
         for k, name in enumerate(("i", "f", "g", "o")):
             detail[f"pre_{name}"] = pre[k * H:(k + 1) * H]
-        detail.update(i=trace.gates["input"][layer, step], f=trace.gates["forget"][layer, step],
-                      g=trace.gates["candidate"][layer, step], o=trace.gates["output"][layer, step],
-                      c=trace.cell_state[layer, step],
-                      c_prev=trace.cell_state[layer, step - 1] if step > 0 else np.zeros(H, dtype=np.float32))
+        detail.update(i=trace.gates["input"][stream, step], f=trace.gates["forget"][stream, step],
+                      g=trace.gates["candidate"][stream, step], o=trace.gates["output"][stream, step],
+                      c=trace.cell_state[stream, step],
+                      c_prev=np.zeros(H, dtype=np.float32) if first else trace.cell_state[stream, previous])
     elif trace.cell == "rnn":
         detail["pre_h"] = from_input + from_hidden
     else:
         detail.update(pre_r=from_input[:H] + from_hidden[:H], pre_z=from_input[H:2 * H] + from_hidden[H:2 * H],
                       in_n=from_input[2 * H:], hn=from_hidden[2 * H:],
-                      r=trace.gates["reset"][layer, step], z=trace.gates["update"][layer, step],
-                      n=trace.gates["candidate"][layer, step])
+                      r=trace.gates["reset"][stream, step], z=trace.gates["update"][stream, step],
+                      n=trace.gates["candidate"][stream, step])
     return detail
 
 

@@ -89,7 +89,7 @@ def attribute(model: SentimentModel, text: str, method: str = "decomposition", t
         raise ValueError("variant chooses between the LSTM decompositions; other methods and GRUs have none")
     tr = _checked_trace(model, text, trace)
     with _evaluating(model):
-        logits = _head_logits(model, torch.from_numpy(tr.hidden[-1, -1:]))[0]
+        logits = _head_logits(model, torch.from_numpy(tr.top_output[-1:]))[0]
         target = _checked_target(target, logits)
         margin = float(target_margin(logits, target))
         if method == "decomposition":
@@ -152,6 +152,9 @@ def _decomposition(model: SentimentModel, tr: Trace, target: int, variant: str) 
     if tr.cell not in ("lstm", "gru"):
         raise ValueError(f"the decomposition splits a gated memory (LSTM or GRU), which a {tr.cell!r} cell has not; "
                          "use occlusion or integrated_gradients")
+    if tr.directions != 1:
+        raise ValueError("the decomposition splits one direction's memory; a bidirectional model's head also reads "
+                         "the backward direction: use occlusion or integrated_gradients")
     weights, bias = _margin_weights(model, target)
     parts = _lstm_parts(tr, variant) if tr.cell == "lstm" else tr.contributions.astype(np.float64)
     return parts @ weights, bias
@@ -180,8 +183,11 @@ def _occlusion(model: SentimentModel, tr: Trace, target: int, margin: float) -> 
     window = math.ceil(length * length / (2 * affordable_tokens))
     starts = np.arange(0, length, window)
     ends = np.minimum(starts + window, length)
-    finals = _final_states_without(model, tr, starts, ends)
-    drops = margin - target_margin(_head_logits(model, finals), target).numpy()
+    if tr.directions == 1:
+        logits = _head_logits(model, _final_states_without(model, tr, starts, ends))
+    else:
+        logits = _logits_without(model, tr, starts, ends)
+    drops = margin - target_margin(logits, target).numpy()
     return np.repeat(drops / (ends - starts), ends - starts), window
 
 
@@ -206,6 +212,21 @@ def _final_states_without(model: SentimentModel, tr: Trace, starts: np.ndarray, 
         out, _ = model.recur(model.embedding(ids), state)
         finals[batch] = out[torch.arange(len(batch)), lengths - 1]
     return finals
+
+
+@torch.no_grad()
+def _logits_without(model: SentimentModel, tr: Trace, starts: np.ndarray, ends: np.ndarray) -> torch.Tensor:
+    """(N, n_classes) logits with tokens starts[k]..ends[k]-1 deleted, each text re-read whole (a bidirectional model's
+    backward direction sees every deletion, so no state can be reused); an emptied text reads as the zero state."""
+    rows = [tr.token_ids[:start] + tr.token_ids[end:] for start, end in zip(starts, ends)]
+    empty = _head_logits(model, torch.zeros(1, tr.top_output.shape[1]))[0]
+    logits = empty.repeat(len(rows), 1)
+    filled = [k for k, row in enumerate(rows) if row]
+    for batch in np.array_split(np.asarray(filled), max(1, math.ceil(len(filled) / BATCH_SIZE))):
+        if len(batch):
+            ids, lengths = pad_batch([rows[k] for k in batch], model.vocab.pad_id)
+            logits[batch] = model(ids, lengths).double()
+    return logits
 
 
 def _with_empty_step(states: np.ndarray) -> np.ndarray:

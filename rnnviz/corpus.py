@@ -267,6 +267,8 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     Texts without a single token the model reads are skipped; ``index.texts`` holds the kept ones, which text
     ids index. ``store_states`` keeps the top layer's hidden state everywhere (int8) for fast pattern search.
     """
+    if model.rnn.bidirectional:
+        raise ValueError("the corpus index reads unidirectional models only (this one is bidirectional)")
     started = time.time()
     was_training = model.training
     model.eval()

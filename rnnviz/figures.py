@@ -155,7 +155,7 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
         xaxis=_token_axis(tr, start, stop),
         yaxis=dict(title=dict(text="unit"), type="category", autorange="reversed", automargin=False, dtick=1,
                    tickfont=dict(size=UNIT_FONT_PX, color="#222")),
-        title=QUANTITY_TITLES.get(quantity, quantity) + (f" · layer {layer % tr.num_layers}" if tr.num_layers > 1 else ""),
+        title=QUANTITY_TITLES.get(quantity, quantity) + (f" · {tr.layer_names[layer % tr.num_layers]}" if tr.num_layers > 1 else ""),
     )
 
 

@@ -173,6 +173,11 @@ class SentimentModel(nn.Module):
         return self.config.cell
 
     @property
+    def directions(self) -> int:
+        """2 for a bidirectional recurrent module (a wrapped model's), else 1."""
+        return 2 if self.rnn.bidirectional else 1
+
+    @property
     def predicts_next_token(self) -> bool:
         """The head scores every word of the vocabulary: a language model, read as its top next tokens."""
         return self.config.num_classes == self.config.vocab_size

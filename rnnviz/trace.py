@@ -19,7 +19,8 @@ from .analysis import (final_memory_contributions, keep_matrix, margin_readout, 
                        reduce_keep_by_readout)
 from .intervene import Clamp, check_clamps, clamped_states
 from .model import SentimentModel, rnn_backend
-from .rnn_trace import GRU_GATES, LSTM_GATES, StateArrays, direction_states, direction_weights, kernel_kind
+from .rnn_trace import (GRU_GATES, LSTM_GATES, StateArrays, direction_states, direction_weights, kernel_kind,
+                        trace_rnn)
 
 
 @dataclass
@@ -54,6 +55,28 @@ class Trace(StateArrays):
     """How many tokens the text has; more than len(tokens) when it was cut at the model's max_tokens."""
     cut_reason: str = ""
     """Why the text was cut, in words for a notice (the model's ``limit_reason``); empty when it was read whole."""
+    directions: int = 1
+    """2 for a bidirectional model: then the first axis of every array is a *stream*, layer * 2 + direction
+    (0 forward, 1 backward, indexed by input position), and keep_units, keep, keep_read and contributions are
+    those of the top layer's forward direction (what it holds at the last token)."""
+
+    @property
+    def layer_names(self) -> list[str]:
+        """A name for each entry of the arrays' first axis: "layer 0", or "layer 0 forward" / "layer 0 backward"."""
+        if self.directions == 1:
+            return [f"layer {k}" for k in range(self.num_layers)]
+        return [f"layer {k // 2} {'backward' if k % 2 else 'forward'}" for k in range(self.num_layers)]
+
+    @property
+    def top_output(self) -> np.ndarray:
+        """(T, directions * H): what the head reads at each step (both directions' top states, side by side)."""
+        if self.directions == 1:
+            return self.hidden[-1]
+        return np.concatenate([self.hidden[-2], self.hidden[-1]], axis=1)
+
+    def is_backward(self, layer: int) -> bool:
+        """Whether entry ``layer`` of the arrays reads the text from its end (bidirectional models)."""
+        return self.directions == 2 and layer % self.num_layers % 2 == 1
 
     @property
     def truncated(self) -> bool:
@@ -88,9 +111,15 @@ class Trace(StateArrays):
         return [name for name, values in named.items() if not np.isfinite(values).all()]
 
     def keep_matrix(self, layer: int = -1) -> np.ndarray:
-        """(T, H) keep scores of one layer: ``keep_units`` for the top layer, computed for the others."""
-        if layer % self.num_layers == self.num_layers - 1:
+        """(T, H) keep scores of one layer: ``keep_units`` for the top layer, computed for the others.
+
+        A backward direction keeps towards the text's start: its keep is computed on the reversed sequence."""
+        layer = layer % self.num_layers
+        if layer == self.num_layers - self.directions:
             return self.keep_units
+        if self.is_backward(layer):
+            reversed_steps = {name: values[:, ::-1] for name, values in self.quantities().items()}
+            return np.ascontiguousarray(keep_matrix(self.cell, reversed_steps, layer)[::-1])
         return keep_matrix(self.cell, self.quantities(), layer)
 
     def to_frame(self) -> pd.DataFrame:
@@ -104,7 +133,7 @@ class Trace(StateArrays):
         top_only = {"keep": self.keep_units[None], "contribution": self.contributions[None]}
         for name, values in (*per_layer.items(), *top_only.items()):
             n_layers = values.shape[0]
-            layer_ids = np.arange(layers - n_layers, layers)
+            layer_ids = np.arange(layers) if name in per_layer else np.array([layers - self.directions])
             grid_layer, grid_step, grid_unit = np.meshgrid(layer_ids, np.arange(steps), np.arange(units), indexing="ij")
             blocks.append(pd.DataFrame({
                 "step": grid_step.ravel(), "layer": grid_layer.ravel(), "unit": grid_unit.ravel(),
@@ -112,6 +141,10 @@ class Trace(StateArrays):
             }))
         frame = pd.concat(blocks, ignore_index=True)
         frame.insert(1, "token", np.asarray(self.tokens, dtype=object)[frame["step"].to_numpy()])
+        if self.directions == 2:  # the first axis holds streams: split it into layer and direction
+            stream = frame["layer"].to_numpy()
+            frame["layer"] = stream // 2
+            frame.insert(3, "direction", stream % 2)
         frame["quantity"] = frame["quantity"].astype("category")
         return frame
 
@@ -131,7 +164,9 @@ class Trace(StateArrays):
             "model": self.model_name, "cell": self.cell, "labels": self.labels, "text": self.text,
             "tokens": self.tokens, "token_ids": self.token_ids, "unknown": self.unknown.tolist(),
             "n_tokens_total": self.n_tokens_total, "truncated": self.truncated, "cut_reason": self.cut_reason,
-            "layout": "quantity[layer][step][unit]",
+            "layout": "quantity[layer][step][unit]" if self.directions == 1 else
+                      "quantity[layer * 2 + direction][step][unit] (direction 0 forward, 1 backward)",
+            "directions": self.directions,
             "gates": {name: values.tolist() for name, values in self.gates.items()},
             "cell_state": None if self.cell_state is None else self.cell_state.tolist(),
             "hidden": self.hidden.tolist(),
@@ -152,21 +187,28 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     gate_names = {"lstm": LSTM_GATES, "gru": GRU_GATES}.get(model.cell, ())
     kind = kernel_kind(model.rnn)
     layer_count = model.config.num_layers
+    directions = 2 if model.rnn.bidirectional else 1
+    if directions == 2 and interventions:
+        raise ValueError("interventions read unidirectional models only (this one is bidirectional)")
     check_clamps(interventions, kind, layer_count, model.config.hidden_size)
     with torch.no_grad(), rnn_backend():
         x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
-        zeros = x.new_zeros(model.config.hidden_size)
-        layers = []
-        for layer in range(layer_count):
-            weights = direction_weights(model.rnn, layer, 0)
-            if interventions:  # the fused kernels cannot hold a value: read step by step
-                clamps = [clamp for clamp in interventions if clamp.layer % layer_count == layer]
-                result = clamped_states(kind, x, weights, clamps)
-            else:
-                result = direction_states(kind, x, weights, zeros, zeros)
-            x = result["hidden"]
-            layers.append({name: value.numpy() for name, value in result.items()})
+        if directions == 2:
+            layers, x = _bidirectional_streams(model, x)
+        else:
+            zeros = x.new_zeros(model.config.hidden_size)
+            layers = []
+            for layer in range(layer_count):
+                weights = direction_weights(model.rnn, layer, 0)
+                if interventions:  # the fused kernels cannot hold a value: read step by step
+                    clamps = [clamp for clamp in interventions if clamp.layer % layer_count == layer]
+                    result = clamped_states(kind, x, weights, clamps)
+                else:
+                    result = direction_states(kind, x, weights, zeros, zeros)
+                x = result["hidden"]
+                layers.append({name: value.numpy() for name, value in result.items()})
         probs = torch.softmax(model.head(x), dim=-1).numpy()
+        final_output = x[-1].numpy()
 
     def stack(name: str) -> np.ndarray:
         return np.ascontiguousarray(np.stack([layer[name] for layer in layers]), dtype=np.float32)
@@ -174,8 +216,9 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     gates = {name: stack(name) for name in gate_names}
     hidden = stack("hidden")
     memory = {**gates, "hidden": hidden}  # what the keep scores read (a plain RNN has only the hidden state)
-    keep_units = keep_matrix(model.cell, memory, layer=-1)
-    readout = margin_readout(model.head, layers[-1]["hidden"][-1])
+    top = -directions  # the top layer's forward direction: what it holds at the last token
+    keep_units = keep_matrix(model.cell, memory, layer=top)
+    readout = margin_readout(model.head, final_output)[: model.config.hidden_size]  # the forward half's units
     return Trace(
         model_name=model.name,
         cell=model.cell,
@@ -189,12 +232,25 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         hidden=hidden,
         probs=probs.astype(np.float32),
         keep_units=keep_units,
-        keep=reduce_keep(model.cell, memory, keep_units, layer=-1),
-        keep_read=reduce_keep_by_readout(model.cell, memory, keep_units, readout),
-        contributions=final_memory_contributions(model.cell, memory, layer=-1, keep_units=keep_units),
+        keep=reduce_keep(model.cell, memory, keep_units, layer=top),
+        keep_read=reduce_keep_by_readout(model.cell, memory, keep_units, readout, layer=top),
+        contributions=final_memory_contributions(model.cell, memory, layer=top, keep_units=keep_units),
         n_tokens_total=n_tokens_total,
         cut_reason=model.limit_reason if n_tokens_total > len(tokens) else "",
+        directions=directions,
     )
+
+
+def _bidirectional_streams(model: SentimentModel, x: torch.Tensor) -> tuple[list[dict[str, np.ndarray]], torch.Tensor]:
+    """Every layer and direction of a bidirectional model as streams (layer * 2 + direction), via trace_rnn, and
+    the top layer's output (T, 2H), which the head reads."""
+    rt = trace_rnn(model.rnn, x)
+    streams = []
+    for layer in range(rt.num_layers):
+        for direction in range(2):
+            stream = {name: values[layer, direction] for name, values in rt.quantities().items()}
+            streams.append(stream)
+    return streams, torch.from_numpy(rt.output)
 
 
 def trace(model: SentimentModel, text: str, interventions: Sequence[Clamp] = ()) -> Trace:

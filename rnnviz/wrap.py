@@ -80,6 +80,19 @@ class WrappedModel(SentimentModel):
         output, state = self.rnn(embedded.transpose(0, 1), state)
         return output.transpose(0, 1), state
 
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits at each sequence's last real token. A bidirectional module reads packed sequences, so that its
+        backward direction starts at each text's own last token, not in the padding."""
+        if not self.rnn.bidirectional:
+            return super().forward(ids, lengths)
+        embedded = self.embedding(ids)
+        if not self.rnn.batch_first:
+            embedded = embedded.transpose(0, 1)
+        packed = nn.utils.rnn.pack_padded_sequence(embedded, lengths, batch_first=self.rnn.batch_first,
+                                                   enforce_sorted=False)
+        output, _ = nn.utils.rnn.pad_packed_sequence(self.rnn(packed)[0], batch_first=True)
+        return self.head(output[torch.arange(ids.shape[0]), lengths - 1])
+
 
 def wrap(module: nn.Module, tokenizer: Any, rnn: str | None = None, embedding: str | None = None,
          head: str | None = None, labels: Sequence[str] | None = None, name: str = "") -> WrappedModel:
@@ -89,8 +102,9 @@ def wrap(module: nn.Module, tokenizer: Any, rnn: str | None = None, embedding: s
     exactly one nn.Embedding, one nn.LSTM / nn.GRU / nn.RNN, and one direct child with weights that holds neither
     (the head, applied to the top layer's output at each step). ``tokenizer``: see rnnviz.tokenizers. ``labels`` default to
     "class 0", "class 1", ... When the module's forward takes a (1, T) id tensor, a short probe checks that
-    embedding -> rnn -> head reproduces it; ValueError says what does not fit. Recurrent modules must be
-    unidirectional, without proj_size, tanh for nn.RNN (rnnviz.trace_rnn reads the others). CPU only.
+    embedding -> rnn -> head reproduces it; ValueError says what does not fit. Recurrent modules may be
+    bidirectional (the head then reads both directions' output at each step); LSTM proj_size and relu nn.RNN are
+    refused (rnnviz.trace_rnn reads them). CPU only.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"wrap reads a torch.nn.Module, not {type(module).__name__}")
@@ -103,7 +117,7 @@ def wrap(module: nn.Module, tokenizer: Any, rnn: str | None = None, embedding: s
                          f"module reads {rnn_module.input_size}")
     head_module = _submodule(module, head, (nn.Module,), "head") if head else _find_head(module)
     with _evaluating(module):
-        classes = _head_outputs(head_module, rnn_module.hidden_size)
+        classes = _head_outputs(head_module, rnn_module.hidden_size * (2 if rnn_module.bidirectional else 1))
     labels = [f"class {k}" for k in range(classes)] if labels is None else [str(label) for label in labels]
     if len(labels) != classes:
         raise ValueError(f"{len(labels)} labels for a head with {classes} outputs")
@@ -151,8 +165,6 @@ def _find_head(module: nn.Module) -> nn.Module:
 def _check_recurrent(rnn: nn.RNNBase) -> None:
     """ValueError for what the trace of a wrapped model does not read yet, pointing to rnnviz.trace_rnn."""
     elsewhere = "; trace the recurrent module itself with rnnviz.trace_rnn(rnn, x), which reads every option"
-    if rnn.bidirectional:
-        raise ValueError("rnnviz.wrap reads unidirectional recurrent modules for now" + elsewhere)
     if getattr(rnn, "proj_size", 0):
         raise ValueError("rnnviz.wrap reads LSTMs without proj_size for now" + elsewhere)
     if isinstance(rnn, nn.RNN) and rnn.nonlinearity != "tanh":

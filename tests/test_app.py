@@ -14,6 +14,7 @@ from conftest import random_model
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 VIEWS = ["Reading", "Gate heatmaps", "Step through", "LSTM vs GRU", "Minimal pairs", "What if", "Saturation",
+         "Units in a corpus",
          "Export", "About the equations"]
 SHIPPED = rnnviz.available_models()
 

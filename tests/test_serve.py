@@ -38,6 +38,22 @@ def build():
                        name="my-gru")
 
 
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(len(WORDS), 8, padding_idx=0)
+        self.lstm = nn.LSTM(8, 6, num_layers=2, bidirectional=True)
+        self.tags = nn.Linear(12, 3)
+
+    def forward(self, ids):
+        return self.tags(self.lstm(self.embed(ids.T))[0])
+
+
+def build_tagger():
+    torch.manual_seed(0)
+    return rnnviz.wrap(Tagger(), {w: i for i, w in enumerate(WORDS)}, labels=["O", "B", "I"], name="my-tagger")
+
+
 def not_a_model():
     return 42
 '''
@@ -73,6 +89,19 @@ def test_the_dashboard_opens_on_the_served_model_in_every_view(factory, monkeypa
     app.run()
     assert_clean(app)
     assert app.selectbox(key="model").options[0] == "my-gru" and app.selectbox(key="model").value == "my-gru"
+
+
+@pytest.mark.parametrize("view", [v for v in VIEWS if v not in ("LSTM vs GRU",)])
+def test_a_bidirectional_model_opens_in_every_view_with_a_direction_picker(factory, monkeypatch, view):
+    monkeypatch.setenv(FACTORY_ENV, f"{factory}:build_tagger")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["view"] = view
+    app.run()
+    assert_clean(app)
+    direction = app.radio(key="direction")
+    assert direction.options == ["forward →", "backward ←"]
+    direction.set_value("backward ←").run()
+    assert_clean(app)
 
 
 def test_serve_starts_streamlit_on_the_app_with_the_factory(factory, monkeypatch):

@@ -177,10 +177,98 @@ def test_a_forward_the_pieces_do_not_reproduce_is_refused_saying_why():
         rnnviz.wrap(Scaled(), VOCAB)
 
 
-def test_a_bidirectional_rnn_is_refused_pointing_to_trace_rnn():
+class BidirectionalTagger(nn.Module):
+    """Embedding -> 2-layer bidirectional LSTM (sequence-first) -> a tag for every token: a typical tagger."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.embed = nn.Embedding(len(VOCAB), 6, padding_idx=0)
+        self.encoder = nn.LSTM(6, 5, num_layers=2, bidirectional=True)
+        self.tagger = nn.Linear(10, 3)
+        with torch.no_grad():
+            for parameter in self.encoder.parameters():
+                parameter.uniform_(-0.8, 0.8)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        out, _ = self.encoder(self.embed(ids.T))
+        return self.tagger(out)  # (T, 1, tags)
+
+
+def test_a_bidirectional_module_is_traced_as_streams_equal_to_the_module():
+    module = BidirectionalTagger()
+    model = rnnviz.wrap(module, VOCAB, labels=["O", "B", "I"])
+    assert model.forward_check.startswith("matched") and model.directions == 2
+    tr = rnnviz.trace(model, TEXT)
+    ids = torch.tensor(tr.token_ids)
+    reference = rnnviz.trace_rnn(module.encoder, module.embed(ids))
+    assert tr.num_layers == 4 and tr.layer_names == ["layer 0 forward", "layer 0 backward", "layer 1 forward",
+                                                     "layer 1 backward"]
+    for name, values in reference.quantities().items():
+        np.testing.assert_allclose(tr.quantities()[name], values.reshape(4, *values.shape[2:]), atol=1e-6)
+    with torch.no_grad():
+        expected = torch.softmax(module(ids[None])[:, 0], dim=-1).numpy()
+    np.testing.assert_allclose(tr.probs, expected, atol=1e-5)
+    frame = tr.to_frame()
+    assert set(frame["direction"]) == {0, 1} and set(frame["layer"]) == {0, 1}
+
+
+def test_a_bidirectional_model_predicts_padded_batches_as_it_reads_each_text_alone():
+    model = rnnviz.wrap(BidirectionalTagger(), VOCAB, labels=["O", "B", "I"])
+    texts = ["the movie", TEXT, "fun", "the plot was not bad at all"]
+    batched = model.predict_proba(texts)
+    alone = np.stack([rnnviz.trace(model, text).probs[-1] for text in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+
+
+def test_the_backward_direction_reads_from_the_end_in_its_equations_and_keep_scores():
+    module = BidirectionalTagger()
+    model = rnnviz.wrap(module, VOCAB, labels=["O", "B", "I"])
+    tr = rnnviz.trace(model, TEXT)
+    backward = 3  # layer 1, backward: its previous step is the next token, and its input both layer-0 directions
+    step = 4
+    detail = rnnviz.analysis.step_detail(model, tr, backward, step)
+    np.testing.assert_allclose(detail["h_prev"], tr.hidden[backward, step + 1], atol=1e-6)
+    np.testing.assert_allclose(torch.sigmoid(torch.from_numpy(detail["pre_f"])).numpy(), detail["f"], atol=1e-5)
+    np.testing.assert_allclose(detail["c"], detail["f"] * detail["c_prev"] + detail["i"] * detail["g"], atol=1e-5)
+    keep = tr.keep_matrix(backward)
+    np.testing.assert_allclose(keep[0], tr.gates["input"][backward, 0], atol=1e-6)  # read last: nothing after it
+    np.testing.assert_allclose(keep[-1], tr.gates["input"][backward, -1] * tr.gates["forget"][backward, :-1].prod(0),
+                               atol=1e-6)
+
+
+def test_a_bidirectional_models_unit_effects_are_its_margin_terms_at_the_last_token():
+    module = BidirectionalTagger()
+    model = rnnviz.wrap(module, VOCAB, labels=["O", "B", "I"])
+    tr = rnnviz.trace(model, TEXT)
+    logits = module.tagger.weight.detach().numpy() @ np.concatenate([tr.hidden[2, -1], tr.hidden[3, -1]])
+    predicted = int(np.argmax(logits + module.tagger.bias.detach().numpy()))
+    weights = module.tagger.weight.detach().numpy()
+    margin_weights = weights[predicted] - weights.mean(axis=0)
+    np.testing.assert_allclose(rnnviz.analysis.unit_effects(model, tr, 2), tr.hidden[2, -1] * margin_weights[:5], atol=1e-5)
+    np.testing.assert_allclose(rnnviz.analysis.unit_effects(model, tr, 3), tr.hidden[3, -1] * margin_weights[5:], atol=1e-5)
+    assert np.abs(rnnviz.analysis.unit_effects(model, tr, 0)).sum() > 0  # lower layers: through both directions
+
+
+def test_what_a_bidirectional_model_cannot_do_is_refused_plainly():
+    model = rnnviz.wrap(BidirectionalTagger(), VOCAB, labels=["O", "B", "I"])
+    with pytest.raises(ValueError, match="unidirectional"):
+        rnnviz.trace(model, TEXT, interventions=[rnnviz.Clamp("forget", 1.0)])
+    with pytest.raises(ValueError, match="bidirectional"):
+        rnnviz.attribute(model, TEXT, method="decomposition")
+    occlusion = rnnviz.attribute(model, TEXT, method="occlusion")
+    without_third = " ".join(word for k, word in enumerate(TEXT.split()) if k != 2)
+    logits = np.log(model.predict_proba(without_third)[0])  # log-softmax: the margin is shift-invariant
+    target = occlusion.target
+    margin_without = logits[target] - np.delete(logits, target).mean()
+    assert occlusion.scores[2] == pytest.approx(occlusion.margin - margin_without, abs=1e-4)
+
+
+def test_an_lstm_with_a_projection_is_refused_pointing_to_trace_rnn():
     module = MLPClassifier()
-    module.encoder = nn.LSTM(6, 4, batch_first=True, bidirectional=True)
-    with pytest.raises(ValueError, match="unidirectional.*rnnviz.trace_rnn"):
+    module.encoder = nn.LSTM(6, 8, batch_first=True, proj_size=4)
+    module.classifier = nn.Linear(4, 2)
+    with pytest.raises(ValueError, match="proj_size.*rnnviz.trace_rnn"):
         rnnviz.wrap(module, VOCAB, head="classifier")
 
 

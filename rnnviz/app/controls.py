@@ -53,14 +53,24 @@ def model_caption(model: rnnviz.SentimentModel) -> None:
            ". Reads every curated example as a human would." if not model.predicts_next_token else ""))
 
 
+DIRECTIONS = ["forward →", "backward ←"]
+
+
 def layer_picker(model: rnnviz.SentimentModel) -> int:
-    """The layer every view shows (the top one by default); 0 for one-layer models."""
+    """The layer every view shows (the top one by default; 0 for one-layer models), and for a bidirectional model
+    its direction: the index into the trace's first axis (layer * 2 + direction, see Trace.layer_names)."""
     layers = model.config.num_layers
-    if layers == 1:
-        return 0
-    layer = st.sidebar.selectbox("Layer", list(range(layers)), index=layers - 1, key="layer", bind="query-params",
-                                 help="0 reads the words; the last feeds the prediction.")
-    return min(layer, layers - 1)
+    layer = 0
+    if layers > 1:
+        layer = st.sidebar.selectbox("Layer", list(range(layers)), index=layers - 1, key="layer", bind="query-params",
+                                     help="0 reads the words; the last feeds the prediction.")
+        layer = min(layer, layers - 1)
+    if model.directions == 1:
+        return layer
+    direction = st.sidebar.radio("Direction", DIRECTIONS, key="direction", horizontal=True,
+                                 help="A bidirectional model reads the text both ways: forward from the first word, "
+                                      "backward from the last. Each direction has its own gates and states.")
+    return layer * 2 + DIRECTIONS.index(direction)
 
 
 def unit_picker(model: rnnviz.SentimentModel) -> UnitChoice:

@@ -83,8 +83,10 @@ TINTS: dict[str, Callable[[ViewContext], Tint]] = {
     **{name: _attributed(name, method) for name, method in ATTRIBUTION_METHODS.items()},
 }
 def available_tints(trace: rnnviz.Trace) -> list[str]:
-    """The tints a trace can take: all but "decided" for a plain RNN, whose memory no gate splits by token."""
-    return [name for name in TINTS if trace.gates or name != "decided"]
+    """The tints a trace can take: all but "decided" for a plain RNN, whose memory no gate splits by token, and for a
+    bidirectional model, whose head also reads the backward direction."""
+    decided = bool(trace.gates) and trace.directions == 1
+    return [name for name in TINTS if decided or name != "decided"]
 
 
 TINT_HELP = ("kept: each word's keep score (the share of its write still in memory at the end, averaged over "

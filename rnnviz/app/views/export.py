@@ -29,7 +29,7 @@ def render(ctx: ViewContext) -> None:
                 "and quantity; the JSON holds the same arrays. Each chart's camera icon saves it as PNG.")
     stem = f"rnnviz-{tr.model_name or 'model'}"
     label, confidence = tr.prediction
-    about = [f"Model: {tr.model_name or 'uploaded'} ({tr.cell.upper()}, layer {ctx.layer})",
+    about = [f"Model: {tr.model_name or 'uploaded'} ({tr.cell.upper()}, {tr.layer_names[ctx.layer]})",
              f"Prediction: {label} ({confidence:.1%})", f"Text: {tr.text}"]
     st.download_button("Trace as CSV (long table)", lambda: export.trace_csv(tr), f"{stem}-trace.csv", "text/csv")
     st.download_button(

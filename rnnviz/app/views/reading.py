@@ -28,6 +28,9 @@ def render(ctx: ViewContext) -> None:
         st.caption("A language model: after each token, its five likeliest next tokens.")
         st.dataframe(analysis.next_tokens(tr), hide_index=True, height=min(420, 38 + 35 * len(tr.tokens)))
         return
+    if tr.directions == 2:
+        st.caption("A bidirectional model: at each token the head reads both directions, so the line at a token "
+                   "has already seen the whole text. Keep scores are the forward direction's.")
     show(figures.prediction_line(tr), "prediction")
     how_to_read("Hover a word for its exact score. Dotted underline: a word the model does not know (read as "
                 "<unk>). The line is the prediction after each token; the dotted line is 0.5.")

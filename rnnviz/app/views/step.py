@@ -34,7 +34,7 @@ def render(ctx: ViewContext) -> None:
     unit = st.selectbox("Unit", ctx.units, key="step_unit")
     detail = analysis.step_detail(ctx.model, tr, ctx.layer, step)
     st.markdown(f"At token **{literal(tr.tokens[step])}** (position {step}), unit {unit} "
-                f"{analysis.describe_step(tr.cell, detail, unit, first=step == 0)}.")
+                f"{analysis.describe_step(tr.cell, detail, unit, first=step == (last if tr.is_backward(ctx.layer) else 0))}.")
     scores = f"This token's scores: keep {tr.keep[step]:.3g} (all units), {tr.keep_read[step]:.3g} (units the prediction reads)"
     if "decided" in available_tints(tr):
         decided = attribution(ctx, "decomposition")

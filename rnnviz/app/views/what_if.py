@@ -24,6 +24,10 @@ EXPERIMENTS = {
 
 def render(ctx: ViewContext) -> None:
     tr = ctx.trace
+    if tr.directions != 1:
+        st.info("What if re-reads unidirectional models only: a held value in one direction of a bidirectional "
+                "model would also have to change what the other direction reads.")
+        return
     experiments = EXPERIMENTS[tr.cell]
     left, right = st.columns(2)
     experiment = left.selectbox("Experiment", list(experiments), key="what_if")
