@@ -30,9 +30,14 @@ READER_LABELS: dict[str, str] = {
 """What a human reader calls each curated example, so the app can say when the model gets one wrong."""
 
 
+def readable_examples(model) -> list[str]:
+    """The curated examples whose human answer is one of the model's labels (all of them for a sentiment model)."""
+    return [name for name in READER_LABELS if READER_LABELS[name] in model.labels]
+
+
 def misread_examples(model) -> list[str]:
     """The curated examples whose prediction differs from what a human reader answers (model cards, caption)."""
-    names = [name for name in READER_LABELS if READER_LABELS[name] in model.labels]
+    names = readable_examples(model)
     if not names:
         return []
     predicted = model.predict_proba([EXAMPLES[name] for name in names]).argmax(axis=1)

@@ -8,7 +8,7 @@ import streamlit as st
 
 import rnnviz
 from rnnviz import analysis
-from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES, misread_examples
+from rnnviz.examples import DEFAULT_EXAMPLE, EXAMPLES, misread_examples, readable_examples
 
 from .widgets import literal, sendable
 
@@ -44,13 +44,14 @@ def model_caption(model: rnnviz.SentimentModel) -> None:
     misreads (computed here, so an upload is described as honestly as a shipped model)."""
     config, metrics = model.config, model.info.metrics
     accuracy, probe = metrics.get("test_accuracy"), metrics.get("negation_probe_accuracy")
-    misread = [] if model.predicts_next_token else misread_examples(model)
+    judged = bool(readable_examples(model)) and not model.predicts_next_token
+    misread = misread_examples(model) if judged else []
     st.sidebar.caption(
         f"{model.cell.upper()}, {config.num_layers} layer(s) × {config.hidden_size} units, {config.vocab_size:,} words"
         + (f"; test accuracy {accuracy:.1%}" if isinstance(accuracy, float) else "")
         + (f"; negation probe {probe:.0%}" if isinstance(probe, float) else "")
         + (f". Misreads the curated example(s): {', '.join(misread)}." if misread else
-           ". Reads every curated example as a human would." if not model.predicts_next_token else ""))
+           ". Reads every curated example as a human would." if judged else ""))
 
 
 DIRECTIONS = ["forward →", "backward ←"]
@@ -67,7 +68,7 @@ def layer_picker(model: rnnviz.SentimentModel) -> int:
         layer = min(layer, layers - 1)
     if model.directions == 1:
         return layer
-    direction = st.sidebar.radio("Direction", DIRECTIONS, key="direction", horizontal=True,
+    direction = st.sidebar.radio("Direction", DIRECTIONS, key="direction", horizontal=True, bind="query-params",
                                  help="A bidirectional model reads the text both ways: forward from the first word, "
                                       "backward from the last. Each direction has its own gates and states.")
     return layer * 2 + DIRECTIONS.index(direction)

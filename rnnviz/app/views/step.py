@@ -41,6 +41,9 @@ def render(ctx: ViewContext) -> None:
         scores += (f"; decided {decided.scores[step]:+.3f} of the {literal(tr.labels[decided.target])} margin "
                    f"{decided.margin:+.2f}")
     st.caption(scores + ".")
+    if tr.is_backward(ctx.layer):
+        st.caption("Backward direction: it reads the text from the end, so the previous step in these equations "
+                   "(t − 1) is the next token of the text.")
     maths, bars = st.columns([3, 2])
     v = {name: float(values[unit]) for name, values in detail.items()}
     with maths:
