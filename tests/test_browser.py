@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import rnnviz
 from rnnviz.serving import CHROMIUM, CHROMIUM_ARGS, heatmap_count_script, running_app
 
 if not Path(CHROMIUM).exists():
@@ -223,5 +224,23 @@ def test_a_lesson_link_shows_the_counting_unit_and_its_r_on_the_first_projector_
         expect(page.get_by_label("A sequence of 'a', 'b', separated by spaces")).to_be_visible(timeout=30_000)
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)
         assert query["lesson"] == ["counting"] and query["step"] == ["4"], "the share link follows the step"
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_corpus_explorer_shows_a_units_contexts_charts_and_pattern_matches(browser, server, size):
+    query = link(model="gru-sst2", view="Units in a corpus", text="The movie was not bad at all.", units="163",
+                 rank="typed list")
+    page = open_page(browser, server, SIZES[size], query)
+    try:
+        index = rnnviz.corpus.load(next(iter(rnnviz.corpus.available_indexes("gru-sst2").values())))
+        texts = index.top(163, k=50)["text_id"].drop_duplicates().head(10)  # one context per text
+        page.locator(".rnnviz-running-text").nth(len(texts) - 1).wait_for(timeout=90_000)
+        first = page.locator(".rnnviz-running-text").first.bounding_box()
+        assert first["y"] < first_screen_bottom(page), "the unit's top context is on the first screen"
+        page.locator(".js-plotly-plot .main-svg").nth(1).wait_for(timeout=60_000)  # histogram and top words
+        page.get_by_text("span(s) in the corpus").wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
