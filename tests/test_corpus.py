@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import rnnviz
 from rnnviz import corpus, patterns
 from rnnviz.__main__ import main as cli_main
+from rnnviz.data import read_corpus
 from tests.conftest import random_model, random_text
 
 TEXTS = [random_text(n, seed=n) for n in (1, 2, 3, 5, 8, 13, 21, 34, 7, 4, 30, 12)] + ["", "quixotic zebra"]
@@ -143,3 +145,20 @@ def test_the_cli_builds_an_index_from_a_data_file(tmp_path, capsys):
     index = corpus.load(tmp_path / "idx")
     assert len(index.texts) == 30 and index.states is not None and index.n_tokens == 180
     assert "tokens" in capsys.readouterr().err
+
+
+def test_a_corpus_sample_is_seeded_and_keeps_the_files_order(tmp_path):
+    lines = tmp_path / "texts.txt"
+    lines.write_text("".join(f"text number {k}\n" for k in range(100)) + "\n")  # a blank line is no text
+    everything = read_corpus([lines])
+    sample = read_corpus([lines], sample=10, seed=3)
+    assert len(everything) == 100 and len(sample) == 10
+    assert sample == read_corpus([lines], sample=10, seed=3) != read_corpus([lines], sample=10, seed=4)
+    assert sample == sorted(sample, key=everything.index)
+
+
+def test_a_bidirectional_model_is_refused_by_the_index():
+    model = random_model("lstm", hidden=6)
+    model.rnn = torch.nn.LSTM(6, 6, batch_first=True, bidirectional=True)
+    with pytest.raises(ValueError, match="unidirectional"):
+        corpus.build(model, TEXTS, progress=False)
