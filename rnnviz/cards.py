@@ -87,9 +87,9 @@ follows the task's count, depth or first word best, found by `rnnviz.toys.tracki
 """
 
 
-def _share(metrics: dict, key: str) -> str:
+def _share(metrics: dict, key: str, digits: int = 0) -> str:
     value = metrics.get(key)
-    return f"{value:.0%}" if isinstance(value, (int, float)) else "n/a"
+    return f"{value:.{digits}%}" if isinstance(value, (int, float)) else "n/a"
 
 
 def _count(reports: dict, split: str, kind: str) -> str:
@@ -110,7 +110,7 @@ def reading_table() -> str:
             f"| `{name}` | {_share(metrics, 'negation_probe_accuracy')} / {_share(metrics, 'negation_probe_negated_accuracy')} | "
             f"{_share(metrics, 'test_sst_negation_all')}{_count(reports, 'test_sst_negation', 'all')} / "
             f"{_share(metrics, 'test_sst_negation_negative->positive')}{_count(reports, 'test_sst_negation', 'negative->positive')} | "
-            f"{ece} | {f'{start:.2f}' if start is not None else 'n/a'} | {_share(metrics, 'dev_steps_at_99_percent')} | "
+            f"{ece} | {f'{start:.2f}' if start is not None else 'n/a'} | {_share(metrics, 'dev_steps_at_99_percent', 1)} | "
             f"{', '.join(misread_examples(model)) or 'none'} |")
     return "\n".join(rows)
 
