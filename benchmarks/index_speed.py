@@ -1,6 +1,6 @@
 """How much does indexing a corpus cost beside a plain batched forward, and how big is the index on disk?
 
-    python benchmarks/index_speed.py --model lstm-imdb --data ../shared/data/imdb/test.csv.xz [--sample 2000]
+    python benchmarks/index_speed.py --model gru-imdb --data ../shared/data/imdb/test.csv.xz [--sample 2000] [--no-states]
 
 Reads the texts once, then times, in one process at the server's thread count (rnnviz.model.TRACE_THREADS):
   forward  model.rnn(model.embedding(ids)) under no_grad with PyTorch's defaults, over the same length-sorted
@@ -48,6 +48,8 @@ def main() -> int:
     parser.add_argument("--model", default="lstm-imdb")
     parser.add_argument("--data", type=Path, nargs="+", required=True)
     parser.add_argument("--sample", type=int, default=0, help="a seeded sample of this many texts (0: all)")
+    parser.add_argument("--no-states", action="store_true",
+                        help="skip the run that stores hidden states (a whole corpus's states take gigabytes)")
     args = parser.parse_args()
     use_trace_threads()
     model = rnnviz.load(args.model)
@@ -57,7 +59,7 @@ def main() -> int:
     print(f"{args.model}: {len(texts):,} texts, {tokens:,} tokens, {torch.get_num_threads()} thread(s)")
     forward = plain_forward_seconds(model, encoded)
     print(f"plain forward   {forward:8.1f} s  {tokens / forward:10,.0f} tokens/s")
-    for store_states in (False, True):
+    for store_states in (False,) if args.no_states else (False, True):
         started = time.perf_counter()
         index = corpus.build(model, texts, progress=False, store_states=store_states)
         seconds = time.perf_counter() - started

@@ -201,26 +201,37 @@ class _Accumulator:
         self.gate = quantity in GATE_QUANTITIES
 
     def add(self, values: torch.Tensor, positions: torch.Tensor, token_ids: torch.Tensor) -> None:
-        """``values`` (N, H) at corpus ``positions`` (N,), read after tokens ``token_ids`` (N,)."""
-        wide = values.double()
-        self.total += wide.sum(0)
-        self.squares += (wide * wide).sum(0)
-        self.low = torch.minimum(self.low, wide.min(0).values)
-        self.high = torch.maximum(self.high, wide.max(0).values)
+        """``values`` (N, H) at corpus ``positions`` (N,), read after tokens ``token_ids`` (N,).
+
+        Batch sums are float32 (pairwise, so within 1e-6 relative) and accumulate in float64 across batches.
+        """
+        self.total += values.sum(0).double()
+        self.squares += (values * values).sum(0).double()
+        low, high = torch.aminmax(values, dim=0)
+        self.low = torch.minimum(self.low, low.double())
+        self.high = torch.maximum(self.high, high.double())
         if self.gate:
             self.shut += (values < SATURATION[0]).sum(0)
             self.open += (values > SATURATION[1]).sum(0)
-        low, high = value_range(self.quantity)
-        bin_of = ((values - low) / (high - low) * HISTOGRAM_BINS).long().clamp_(0, HISTOGRAM_BINS - 1)
+        start, stop = value_range(self.quantity)
+        bin_of = (values - start).mul_(HISTOGRAM_BINS / (stop - start)).clamp_(0, HISTOGRAM_BINS - 1).long()
         bin_of += torch.arange(values.shape[1]) * HISTOGRAM_BINS
         self.bins += torch.bincount(bin_of.ravel(), minlength=self.bins.numel())
-        k = min(self.k, len(values))
-        best, where = values.topk(k, dim=0)
-        merged_values = torch.cat([self.top_values, best])
-        merged_positions = torch.cat([self.top_positions, positions[where]])
-        self.top_values, order = merged_values.topk(self.k, dim=0)
-        self.top_positions = merged_positions.gather(0, order)
+        self._keep_highest(values, positions)
         self.word_sums.index_add_(0, token_ids, values)
+
+    def _keep_highest(self, values: torch.Tensor, positions: torch.Tensor) -> None:
+        """Merge the batch into the running top k, looking only at the units where a value beats the k-th best."""
+        units = torch.nonzero((values > self.top_values[-1]).any(0)).ravel()
+        if not len(units):
+            return
+        batch = values[:, units]
+        best, where = batch.topk(min(self.k, len(values)), dim=0)
+        merged_values = torch.cat([self.top_values[:, units], best])
+        merged_positions = torch.cat([self.top_positions[:, units], positions[where]])
+        top, order = merged_values.topk(self.k, dim=0)
+        self.top_values[:, units] = top
+        self.top_positions[:, units] = merged_positions.gather(0, order)
 
 
 def _layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, torch.Tensor]]:
