@@ -174,3 +174,12 @@ def test_evaluation_can_report_how_a_model_reads_and_record_it_in_the_checkpoint
     metrics = rnnviz.load(weights).info.metrics
     assert metrics["test_sst_negation_all"] == printed["test_sst_negation"]["all"]["accuracy"]
     assert metrics["negation_probe_accuracy"] == printed["negation_probe"]["all"]["accuracy"]
+
+
+def test_the_pipeline_with_word_vector_pretraining_runs_end_to_end_in_seconds(toy_files):
+    model = train.train(train.parse_args(train_args(toy_files, "gru", [
+        "--pretrain-embeddings", "--embedding-corpus", str(toy_files / "train.tsv"), "--embedding-dim", "8",
+        "--cache", str(toy_files / "cache")])))
+    assert list((toy_files / "cache").glob("vectors-*.npz")), "the word vectors were learned and cached"
+    assert model.info.training["embedding_corpus"] == [str(toy_files / "train.tsv")]
+    assert model.info.metrics["dev_accuracy"] >= 0.9
