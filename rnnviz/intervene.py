@@ -21,7 +21,10 @@ QUANTITIES = {"LSTM": (*LSTM_GATES, "cell_state", "hidden"), "GRU": (*GRU_GATES,
 
 @dataclass(frozen=True)
 class Clamp:
-    """Hold ``quantity`` at ``value`` in ``layer``, for ``units`` (None: all) at ``steps`` (None: all)."""
+    """Hold ``quantity`` at ``value`` in ``layer``, for ``units`` (None: all) at ``steps`` (None: all).
+
+    For a bidirectional model ``layer`` indexes the trace's streams (layer * 2 + direction, Trace.layer_names) and
+    ``steps`` are input positions in either direction."""
 
     quantity: str
     value: float

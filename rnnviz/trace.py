@@ -8,7 +8,7 @@ c_t = f_t * c_{t-1} + i_t * g_t still needs a loop, and that loop is cheap eleme
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -188,13 +188,11 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     kind = kernel_kind(model.rnn)
     layer_count = model.config.num_layers
     directions = 2 if model.rnn.bidirectional else 1
-    if directions == 2 and interventions:
-        raise ValueError("interventions read unidirectional models only (this one is bidirectional)")
-    check_clamps(interventions, kind, layer_count, model.config.hidden_size)
+    check_clamps(interventions, kind, layer_count * directions, model.config.hidden_size)
     with torch.no_grad(), rnn_backend():
         x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
         if directions == 2:
-            layers, x = _bidirectional_streams(model, x)
+            layers, x = _bidirectional_streams(model, x, interventions)
         else:
             zeros = x.new_zeros(model.config.hidden_size)
             layers = []
@@ -241,16 +239,30 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     )
 
 
-def _bidirectional_streams(model: SentimentModel, x: torch.Tensor) -> tuple[list[dict[str, np.ndarray]], torch.Tensor]:
-    """Every layer and direction of a bidirectional model as streams (layer * 2 + direction), via trace_rnn, and
-    the top layer's output (T, 2H), which the head reads."""
-    rt = trace_rnn(model.rnn, x)
-    streams = []
-    for layer in range(rt.num_layers):
+def _bidirectional_streams(model: SentimentModel, x: torch.Tensor,
+                           interventions: Sequence[Clamp] = ()) -> tuple[list[dict[str, np.ndarray]], torch.Tensor]:
+    """Every layer and direction of a bidirectional model as streams (layer * 2 + direction), and the top layer's
+    output (T, 2H), which the head reads. A clamp's ``layer`` is a stream and its ``steps`` input positions."""
+    if not interventions:
+        rt = trace_rnn(model.rnn, x)
+        streams = [{name: values[layer, direction] for name, values in rt.quantities().items()}
+                   for layer in range(rt.num_layers) for direction in range(2)]
+        return streams, torch.from_numpy(rt.output)
+    kind, steps, count = kernel_kind(model.rnn), len(x), 2 * model.config.num_layers
+    streams, layer_input = [], x
+    for layer in range(model.config.num_layers):
+        outputs = []
         for direction in range(2):
-            stream = {name: values[layer, direction] for name, values in rt.quantities().items()}
-            streams.append(stream)
-    return streams, torch.from_numpy(rt.output)
+            clamps = [clamp if not direction or clamp.steps is None else
+                      replace(clamp, steps=[steps - 1 - int(s) for s in clamp.steps])  # the backward reading order
+                      for clamp in interventions if clamp.layer % count == layer * 2 + direction]
+            source = layer_input.flip(0) if direction else layer_input
+            result = clamped_states(kind, source, direction_weights(model.rnn, layer, direction), clamps)
+            result = {name: value.flip(0) if direction else value for name, value in result.items()}
+            streams.append({name: value.numpy() for name, value in result.items()})
+            outputs.append(result["hidden"])
+        layer_input = torch.cat(outputs, dim=1)
+    return streams, layer_input
 
 
 def trace(model: SentimentModel, text: str, interventions: Sequence[Clamp] = ()) -> Trace:

@@ -250,10 +250,28 @@ def test_a_bidirectional_models_unit_effects_are_its_margin_terms_at_the_last_to
     assert np.abs(rnnviz.analysis.unit_effects(model, tr, 0)).sum() > 0  # lower layers: through both directions
 
 
+def test_interventions_on_a_bidirectional_model_follow_the_rules_in_each_direction():
+    model = rnnviz.wrap(BidirectionalTagger(), VOCAB, labels=["O", "B", "I"])
+    plain = rnnviz.trace(model, TEXT)
+    nothing = rnnviz.trace(model, TEXT, interventions=[rnnviz.Clamp("forget", 1.0, layer=1, units=[])])
+    for name, values in plain.quantities().items():
+        np.testing.assert_allclose(nothing.quantities()[name], values, atol=1e-6)
+    np.testing.assert_allclose(nothing.probs, plain.probs, atol=1e-6)
+
+    forgetful = rnnviz.trace(model, TEXT, interventions=[rnnviz.Clamp("forget", 0.0, layer=1)])  # layer 0 backward
+    g = forgetful.gates
+    np.testing.assert_allclose(forgetful.cell_state[1], g["input"][1] * g["candidate"][1], atol=1e-6)
+    np.testing.assert_allclose(forgetful.hidden[0], plain.hidden[0], atol=1e-6)  # the forward direction is untouched
+
+    silenced = rnnviz.trace(model, TEXT, interventions=[rnnviz.Clamp("hidden", 0.0, layer=1, units=[2], steps=[6])])
+    assert silenced.hidden[1, 6, 2] == 0
+    np.testing.assert_allclose(silenced.hidden[1, 7:], plain.hidden[1, 7:], atol=1e-6)  # read before position 6
+    assert np.abs(silenced.hidden[1, :6] - plain.hidden[1, :6]).max() > 1e-4  # read after it: changed
+    assert np.abs(silenced.hidden[2:] - plain.hidden[2:]).max() > 1e-4  # and layer 1 reads it
+
+
 def test_what_a_bidirectional_model_cannot_do_is_refused_plainly():
     model = rnnviz.wrap(BidirectionalTagger(), VOCAB, labels=["O", "B", "I"])
-    with pytest.raises(ValueError, match="unidirectional"):
-        rnnviz.trace(model, TEXT, interventions=[rnnviz.Clamp("forget", 1.0)])
     with pytest.raises(ValueError, match="bidirectional"):
         rnnviz.attribute(model, TEXT, method="decomposition")
     occlusion = rnnviz.attribute(model, TEXT, method="occlusion")

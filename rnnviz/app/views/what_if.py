@@ -24,10 +24,6 @@ EXPERIMENTS = {
 
 def render(ctx: ViewContext) -> None:
     tr = ctx.trace
-    if tr.directions != 1:
-        st.info("What if re-reads unidirectional models only: a held value in one direction of a bidirectional "
-                "model would also have to change what the other direction reads.")
-        return
     experiments = EXPERIMENTS[tr.cell]
     left, right = st.columns(2)
     experiment = left.selectbox("Experiment", list(experiments), key="what_if")
@@ -47,7 +43,7 @@ def render(ctx: ViewContext) -> None:
     before, after = float(tr.probs[-1, positive]), float(changed.probs[-1, positive])
     change = round(after - before, 3) or 0.0  # never "-0.000"
     st.markdown(f"Holding {literal(quantity.replace('_', ' '))} at {value:g} for "
-                f"{'every unit' if units is None else 'unit(s) ' + ', '.join(map(str, units))} of layer {ctx.layer} on "
+                f"{'every unit' if units is None else 'unit(s) ' + ', '.join(map(str, units))} of {tr.layer_names[ctx.layer]} on "
                 f"tokens {first_step}-{last_step}: p({literal(tr.labels[positive])}) at the end moves from "
                 f"**{before:.3f}** to **{after:.3f}** ({change:+.3f}); the prediction is "
                 f"**{literal(changed.prediction[0])}** (was {literal(tr.prediction[0])}).")
