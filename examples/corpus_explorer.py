@@ -27,7 +27,7 @@ TEXT = "The movie was not bad at all."
 
 def main() -> dict:
     model = rnnviz.load(MODEL)
-    indexes = corpus.available_indexes(MODEL)
+    indexes = corpus.available_indexes(model)
     index = corpus.load(next(iter(indexes.values())))
     print(f"{index.corpus}: {len(index.texts):,} texts, {index.n_tokens:,} tokens")
 

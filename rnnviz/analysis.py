@@ -169,9 +169,8 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
         logits = torch.nn.functional.linear(x[-1], model.head.weight.detach(), model.head.bias.detach()) \
             if isinstance(model.head, torch.nn.Linear) else model.head(x[-1])
         predicted = int(logits.argmax())
-        (logits[predicted] - logits.mean()).backward()
-    assert hidden.grad is not None
-    return (hidden.grad * hidden.detach()).sum(dim=0).numpy()
+        (gradient,) = torch.autograd.grad(logits[predicted] - logits.mean(), hidden)  # no .grad left on the head
+    return (gradient * hidden.detach()).sum(dim=0).numpy()
 
 
 def rank_units(trace: "Trace", layer: int = -1, by: str = "variance", model: "SentimentModel | None" = None) -> np.ndarray:

@@ -179,8 +179,9 @@ def _lstm_parts(tr: Trace, variant: str) -> np.ndarray:
 def _occlusion(model: SentimentModel, tr: Trace, target: int, margin: float) -> tuple[np.ndarray, int]:
     """(scores, window): margin minus the margin with each window deleted, spread evenly over its tokens."""
     length = len(tr.token_ids)
-    affordable_tokens = OCCLUSION_BUDGET // multiply_adds_per_token(model.config)
-    window = math.ceil(length * length / (2 * affordable_tokens))
+    affordable_tokens = OCCLUSION_BUDGET // (multiply_adds_per_token(model.config) * tr.directions)
+    # A unidirectional re-read starts at the deletion (half the text on average); a bidirectional one reads it all.
+    window = math.ceil(length * length / ((2 if tr.directions == 1 else 1) * affordable_tokens))
     starts = np.arange(0, length, window)
     ends = np.minimum(starts + window, length)
     if tr.directions == 1:

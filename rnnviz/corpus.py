@@ -13,6 +13,7 @@ On disk an index is a folder: ``index.json`` (format, model, corpus, quantities,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -50,6 +51,19 @@ GATE_QUANTITIES = ("input", "forget", "output", "reset", "update")
 INDEX_DIR_ENV = "RNNVIZ_INDEX_DIR"
 """A folder of index folders (from ``python -m rnnviz index``) that the dashboard offers besides the shipped ones."""
 SHIPPED_INDEXES = Path(__file__).resolve().parent.parent / "pretrained" / "indexes"
+
+
+def fingerprint(model: SentimentModel) -> str:
+    """A short hash of the model's weights: an index is offered only for the very model it was built from."""
+    cached = getattr(model, "_rnnviz_fingerprint", None)
+    if cached is None:
+        digest = hashlib.sha256()
+        for name, tensor in sorted(model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        cached = digest.hexdigest()[:16]
+        model._rnnviz_fingerprint = cached
+    return cached
 
 
 def value_range(quantity: str) -> tuple[float, float]:
@@ -101,6 +115,8 @@ class CorpusIndex:
     """How it was built: seconds, tokens, batch size."""
     corpus: str = ""
     """What the texts are, in words ("SST-2 dev and test sentences")."""
+    model_fingerprint: str = ""
+    """corpus.fingerprint of the model it was built from."""
 
     @property
     def n_tokens(self) -> int:
@@ -121,6 +137,10 @@ class CorpusIndex:
             raise IndexError(f"layer {layer} is out of range for {self.num_layers} layer(s)")
         return layer % self.num_layers, self.quantities.index(quantity)
 
+    def _check_unit(self, unit: int) -> None:
+        if not 0 <= unit < self.hidden_size:
+            raise IndexError(f"unit {unit} is out of range for {self.hidden_size} units")
+
     def locate(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Corpus positions -> (text id, position within the text)."""
         positions = np.asarray(positions, dtype=np.int64)
@@ -136,10 +156,10 @@ class CorpusIndex:
         """The k highest values of ``quantity`` in ``unit`` over the corpus, highest first:
         columns text_id, position, token, value (text_id indexes the texts given to ``build``)."""
         layer, q = self._where(layer, quantity)
-        if not 0 <= unit < self.hidden_size:
-            raise IndexError(f"unit {unit} is out of range for {self.hidden_size} units")
-        if k > self.top_positions.shape[-1]:
-            raise ValueError(f"this index keeps the top {self.top_positions.shape[-1]} positions per unit; k={k}")
+        self._check_unit(unit)
+        kept = self.top_positions.shape[-1]
+        if k > kept and kept < self.n_tokens:
+            raise ValueError(f"this index keeps the top {kept} positions per unit; k={k}")
         positions = self.top_positions[layer, q, unit, :k]
         values = self.top_values[layer, q, unit, :k]
         kept = positions >= 0
@@ -153,6 +173,7 @@ class CorpusIndex:
         """The words after which ``unit`` is highest on average (read at least MIN_WORD_COUNT times): word,
         mean, count."""
         layer, q = self._where(layer, quantity)
+        self._check_unit(unit)
         ids = self.top_word_ids[layer, q, unit]
         kept = ids >= 0
         return pd.DataFrame({"word": [self.vocabulary[i] for i in ids[kept]],
@@ -180,6 +201,7 @@ class CorpusIndex:
     def histogram_of(self, unit: int, layer: int = -1, quantity: str = "hidden") -> tuple[np.ndarray, np.ndarray]:
         """(bin edges (BINS + 1,), counts (BINS,)) of ``quantity`` in ``unit`` over the corpus."""
         layer, q = self._where(layer, quantity)
+        self._check_unit(unit)
         return np.linspace(*value_range(quantity), HISTOGRAM_BINS + 1), self.histogram[layer, q, unit]
 
 
@@ -203,7 +225,8 @@ class _Accumulator:
     def add(self, values: torch.Tensor, positions: torch.Tensor, token_ids: torch.Tensor) -> None:
         """``values`` (N, H) at corpus ``positions`` (N,), read after tokens ``token_ids`` (N,).
 
-        Batch sums are float32 (pairwise, so within 1e-6 relative) and accumulate in float64 across batches.
+        Moment sums are float32 within a batch (pairwise) and float64 across batches; the per-word sums stay
+        float32 (a word's mean needs no more).
         """
         self.total += values.sum(0).double()
         self.squares += (values * values).sum(0).double()
@@ -309,7 +332,7 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
                     states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
     model.train(was_training)
     index = _finish(model, texts, offsets, token_ids, quantities, accumulators, states)
-    index.corpus = corpus
+    index.corpus, index.model_fingerprint = corpus, fingerprint(model)
     index.info = {"seconds": round(time.time() - started, 2), "tokens": index.n_tokens, "texts": len(texts),
                   "batch_tokens": batch_tokens, "top_k": k}
     return index
@@ -332,6 +355,7 @@ def _finish(model: SentimentModel, texts: list[str], offsets: np.ndarray, token_
     n = float(len(token_ids))
     word_counts = torch.bincount(torch.as_tensor(token_ids, dtype=torch.int64), minlength=model.config.vocab_size)
     frequent = word_counts >= MIN_WORD_COUNT
+    frequent[model.vocab.unk_id] = False  # "<unk>" stands for many words: no word of its own
     top_words = min(TOP_WORDS, int(frequent.sum()))
 
     def gather(fn) -> np.ndarray:
@@ -383,11 +407,12 @@ def save(index: CorpusIndex, folder: str | Path) -> Path:
     if index.states is not None:
         arrays["states"] = index.states
     np.savez_compressed(folder / "arrays.npz", **arrays)
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": index.model_name, "cell": index.cell,
-                "corpus": index.corpus, "quantities": index.quantities, "info": index.info}
-    (folder / "index.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     texts = {"texts": index.texts, "vocabulary": index.vocabulary}
     (folder / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": index.model_name, "cell": index.cell,
+                "model_fingerprint": index.model_fingerprint, "corpus": index.corpus, "quantities": index.quantities,
+                "info": index.info}
+    (folder / "index.json").write_text(json.dumps(document, indent=1), encoding="utf-8")  # last: a whole index
     return folder
 
 
@@ -399,17 +424,23 @@ def load(folder: str | Path) -> CorpusIndex:
         raise ValueError(f"{folder} is not an rnnviz corpus index (format {FORMAT} version {FORMAT_VERSION})")
     texts = json.loads((folder / "texts.json").read_text(encoding="utf-8"))
     with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files}
+        arrays = {name: stored[name] for name in (*_ARRAYS, "states") if name in stored.files}
+    missing = set(_ARRAYS) - set(arrays)
+    if missing:
+        raise ValueError(f"{folder} lacks the arrays {', '.join(sorted(missing))}")
     return CorpusIndex(model_name=document["model"], cell=document["cell"], quantities=document["quantities"],
-                       corpus=document.get("corpus", ""),
+                       corpus=document.get("corpus", ""), model_fingerprint=document.get("model_fingerprint", ""),
                        texts=texts["texts"], vocabulary=texts["vocabulary"], info=document.get("info", {}),
                        states=arrays.pop("states", None), **arrays)
 
 
-def available_indexes(model_name: str, folders: Sequence[Path] | None = None) -> dict[str, Path]:
-    """Index folders for ``model_name``: the shipped ones, and those under $RNNVIZ_INDEX_DIR; corpus name -> folder."""
+def available_indexes(model: SentimentModel, folders: Sequence[Path] | None = None) -> dict[str, Path]:
+    """Index folders built from exactly this model (same weights): the shipped ones and those under
+    $RNNVIZ_INDEX_DIR; corpus name -> folder."""
     if folders is None:
         folders = [SHIPPED_INDEXES] + ([Path(os.environ[INDEX_DIR_ENV])] if os.environ.get(INDEX_DIR_ENV) else [])
+    if model.rnn.bidirectional:
+        return {}
     found: dict[str, Path] = {}
     for folder in folders:
         if not folder.is_dir():
@@ -419,6 +450,7 @@ def available_indexes(model_name: str, folders: Sequence[Path] | None = None) ->
                 document = json.loads((candidate / "index.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if document.get("model") == model_name and (candidate / "arrays.npz").is_file():
-                found.setdefault(document.get("corpus") or candidate.name, candidate)
+            if (isinstance(document, dict) and document.get("model_fingerprint") == fingerprint(model)
+                    and (candidate / "arrays.npz").is_file()):
+                found.setdefault(str(document.get("corpus") or candidate.name), candidate)
     return found

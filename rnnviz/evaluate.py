@@ -19,7 +19,7 @@ import torch
 from . import calibration
 from .checkpoint import load, resolve_checkpoint
 from .data import LabeledTexts, read_labeled
-from .negation import probe_report, sst_negation_report
+from .negation import PROBE_PATH, probe_report, sst_negation_report
 from .model import SentimentModel, pad_batch, rnn_backend
 from .progress import progress
 
@@ -77,20 +77,23 @@ def prediction_line_report(model: SentimentModel, texts: Sequence[str]) -> dict:
     }
 
 
-def test_reports(model: SentimentModel, test: LabeledTexts, temperature: float, sst_test_trees: Path) -> dict:
+def test_reports(model: SentimentModel, test: LabeledTexts, temperature: float, sst_test_trees: Path | None) -> dict:
     """Scored once, at the end, and only reported: test accuracy, calibration before and after, the probe set, and
     (where the SST test trees are at hand) SST test phrases with a negation, by kind."""
     probs = model.predict_proba(test.texts)
     labels = np.asarray(test.labels)
     before = calibration.softmax(np.log(np.clip(probs, 1e-30, None)).astype(np.float64) * temperature)
-    extra = {"test_sst_negation": sst_negation_report(model, sst_test_trees)} if sst_test_trees.exists() else {}
+    extra = {"test_sst_negation": sst_negation_report(model, sst_test_trees)} \
+        if sst_test_trees is not None and sst_test_trees.exists() else {}
+    if PROBE_PATH.exists():  # a checkout has it; an installed package may not
+        extra["negation_probe"] = probe_report(model)
     return extra | {"test": {
         "accuracy": round(float((probs.argmax(1) == labels).mean()), 4),
         "ece_before_calibration": round(calibration.expected_calibration_error(before, labels), 4),
         "ece": round(calibration.expected_calibration_error(probs, labels), 4),
         "errors_at_99_percent_before_calibration": round(calibration.confident_errors(before, labels), 4),
         "errors_at_99_percent": round(calibration.confident_errors(probs, labels), 4),
-    }, "negation_probe": probe_report(model)}
+    }}
 
 
 def headline_metrics(reports: dict) -> dict:
@@ -133,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reading", action="store_true",
                         help="also how the model reads: calibration, the negation probe (tests/data), and with "
                              "--sst-trees the SST phrases where a negation flips the label")
-    parser.add_argument("--sst-trees", type=Path, default=Path("/nonexistent"),
+    parser.add_argument("--sst-trees", type=Path,
                         help="SST trees file for --reading (e.g. ../shared/data/sst/trees/test.txt)")
     parser.add_argument("--record", action="store_true",
                         help="with --reading: write the reports into the model's JSON (metrics and training.reports)")
@@ -160,7 +163,7 @@ def record(name_or_path: str, reports: dict) -> None:
     """Write test reports into a checkpoint's JSON: the headline numbers into metrics, the rest into training."""
     path = resolve_checkpoint(name_or_path).with_suffix(".json")
     document = json.loads(path.read_text(encoding="utf-8"))
-    document["training"].setdefault("reports", {}).update(reports)
+    document.setdefault("training", {}).setdefault("reports", {}).update(reports)
     document["metrics"].update(headline_metrics(document["training"]["reports"]))
     path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"recorded in {path}", file=sys.stderr)

@@ -3,7 +3,7 @@
 A pattern is a set of top-layer hidden units that are on (at or above a threshold) at every step of a span and
 off (below it) just before the span, or the span starts its text. A match is a corpus span of the same length
 where all those units do the same. Fast mode scans the int8 hidden states an index stores (``store_states``);
-exact mode re-reads the index's texts with the model (a plain batched forward).
+exact mode re-reads the index's texts (its stored token ids) with the model, a plain batched forward.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def top_layer_hidden(model: SentimentModel, index: CorpusIndex, units: Sequence[
     """The exact top-layer hidden state of ``units`` at every corpus position, (N, U) float32 (one forward pass)."""
     lengths = np.diff(index.offsets)
     values = np.zeros((index.n_tokens, len(units)), dtype=np.float32)
+    was_training = model.training
     model.eval()
     with rnn_backend():
         for batch in length_batches(lengths.tolist(), BATCH_TOKENS):
@@ -63,6 +64,7 @@ def top_layer_hidden(model: SentimentModel, index: CorpusIndex, units: Sequence[
             hidden, _ = model.recur(model.embedding(ids))
             for row, i in enumerate(batch):
                 values[index.offsets[i] : index.offsets[i + 1]] = hidden[row, : batch_lengths[row], units].numpy()
+    model.train(was_training)
     return values
 
 

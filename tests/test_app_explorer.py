@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
@@ -54,6 +55,9 @@ def test_pattern_search_reports_how_often_the_selected_pattern_recurs(index_dir,
     app.slider(key="pattern_threshold").set_value(0.0).run()
     for mode in app.radio(key="pattern_mode").options:
         app.radio(key="pattern_mode").set_value(mode).run()
+        if mode.startswith("exact"):  # exact mode re-reads the corpus only when asked
+            assert not any("span(s) in the corpus" in m.value for m in app.markdown)
+            app.button(key="pattern_search_exact").click().run()
         assert not app.exception, [e.value for e in app.exception]
         said = " ".join(m.value for m in app.markdown) + " ".join(i.value for i in app.info)
         assert "span(s) in the corpus" in said or "No top-layer unit" in said
@@ -67,5 +71,11 @@ def test_a_unit_in_the_heatmaps_opens_in_the_explorer(index_dir, monkeypatch):
     assert app.number_input(key="explorer_unit").value == 9
 
 
-def test_a_model_without_an_index_is_told_how_to_build_one(tmp_path):
-    assert corpus.available_indexes(MODEL, folders=[tmp_path]) == {}
+def test_an_index_is_offered_only_for_the_very_model_it_was_built_from(index_dir, tmp_path):
+    model = rnnviz.load(MODEL)
+    assert list(corpus.available_indexes(model, folders=[index_dir])) == ["test corpus"]
+    assert corpus.available_indexes(model, folders=[tmp_path]) == {}
+    impostor = rnnviz.load(MODEL)  # same name and shape, other weights (an upload called gru-sst2, say)
+    with torch.no_grad():
+        impostor.head.bias += 1.0
+    assert corpus.available_indexes(impostor, folders=[index_dir]) == {}

@@ -234,7 +234,7 @@ def test_the_corpus_explorer_shows_a_units_contexts_charts_and_pattern_matches(b
                  rank="typed list")
     page = open_page(browser, server, SIZES[size], query)
     try:
-        index = rnnviz.corpus.load(next(iter(rnnviz.corpus.available_indexes("gru-sst2").values())))
+        index = rnnviz.corpus.load(next(iter(rnnviz.corpus.available_indexes(rnnviz.load("gru-sst2")).values())))
         texts = index.top(163, k=50)["text_id"].drop_duplicates().head(10)  # one context per text
         page.locator(".rnnviz-running-text").nth(len(texts) - 1).wait_for(timeout=90_000)
         first = page.locator(".rnnviz-running-text").first.bounding_box()

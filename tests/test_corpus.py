@@ -79,7 +79,8 @@ def test_top_words_are_the_highest_mean_words_read_often_enough(indexed):
     model, index, values, traces = indexed
     ids = np.concatenate([tr.token_ids for tr in traces])
     column = values["hidden"][-1, :, 1]
-    means = {w: column[ids == w].mean() for w in np.unique(ids) if (ids == w).sum() >= corpus.MIN_WORD_COUNT}
+    means = {w: column[ids == w].mean() for w in np.unique(ids)
+             if (ids == w).sum() >= corpus.MIN_WORD_COUNT and w != model.vocab.unk_id}  # <unk> is no word
     expected = sorted(means, key=lambda w: -means[w])[:corpus.TOP_WORDS]
     words = index.top_words(1)
     assert words["word"].tolist() == [model.vocab.tokens[w] for w in expected]

@@ -8,6 +8,8 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+import rnnviz
+from rnnviz import corpus
 from rnnviz.text import markdown_literal
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -73,9 +75,9 @@ def token_window(n_tokens: int, size: int, key: str = "page") -> range:
 EXPLORER_VIEW = "Units in a corpus"
 
 
-def open_in_explorer(units: list[int], key: str) -> None:
-    """A unit picker and a button that opens that unit in the corpus explorer view."""
-    if not units:
+def open_in_explorer(model: "rnnviz.SentimentModel", units: list[int], key: str) -> None:
+    """A unit picker and a button that opens that unit in the corpus explorer view (when the model has an index)."""
+    if not units or not corpus.available_indexes(model):
         return
     left, right = st.columns([1, 3], vertical_alignment="bottom")
     unit = left.selectbox("Unit", units, key=f"{key}_unit")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
+import rnnviz
 from rnnviz import corpus, corpus_figures, figures, patterns
 from rnnviz.corpus import CorpusIndex
 from rnnviz.running_text import TintScale, legend_html, tinted_html
@@ -35,7 +37,10 @@ def tint_scale(quantity: str, index: CorpusIndex, unit: int, layer: int) -> Tint
 
 
 def render(ctx: ViewContext) -> None:
-    indexes = corpus.available_indexes(ctx.model.name)
+    if ctx.model.directions != 1:
+        st.info("The corpus index reads unidirectional models only; this one is bidirectional.")
+        return
+    indexes = corpus.available_indexes(ctx.model)
     if not indexes:
         st.info("There is no corpus index for this model. Build one with `python -m rnnviz index --model NAME "
                 "--data FILE --out DIR/NAME-corpus` and start the dashboard with `RNNVIZ_INDEX_DIR=DIR` "
@@ -44,9 +49,6 @@ def render(ctx: ViewContext) -> None:
     top = st.columns([3, 1, 2])
     name = top[0].selectbox("Corpus", list(indexes), key="explorer_corpus")
     index = open_index(str(indexes[name]))
-    if index.hidden_size != ctx.model.config.hidden_size or index.num_layers != ctx.model.config.num_layers:
-        st.error("This index was built for a model of another shape; rebuild it for this model.")
-        return
     layer = ctx.layer
     if not 0 <= st.session_state.get("explorer_unit", -1) < index.hidden_size:
         st.session_state["explorer_unit"] = ctx.units[0] if ctx.units else 0
@@ -73,7 +75,7 @@ def render(ctx: ViewContext) -> None:
         with st.expander("Saturation of every unit's gates over the corpus"):
             show(figures.saturation_scatter(index.saturation(layer), index.cell), f"corpus-saturation-layer{layer}")
             how_to_read("Karpathy et al. (2015), computed over the whole corpus rather than one text.")
-    pattern_search(ctx, index)
+    pattern_search(ctx, index, str(indexes[name]))
 
 
 def top_contexts(ctx: ViewContext, index: CorpusIndex, unit: int, layer: int, quantity: str) -> None:
@@ -95,7 +97,14 @@ def top_contexts(ctx: ViewContext, index: CorpusIndex, unit: int, layer: int, qu
                 "rnnviz.corpus.load(folder).top(unit, k=10, layer, quantity).")
 
 
-def pattern_search(ctx: ViewContext, index: CorpusIndex) -> None:
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_search(folder: str, fingerprint: str, units: tuple[int, ...], length: int, threshold: float, mode: str,
+                  _model: rnnviz.SentimentModel) -> tuple[pd.DataFrame, int]:
+    """patterns.search, remembered per index, model (by fingerprint) and pattern: reruns do not search again."""
+    return patterns.search(open_index(folder), list(units), length, threshold, mode=mode, model=_model)
+
+
+def pattern_search(ctx: ViewContext, index: CorpusIndex, folder: str) -> None:
     """LSTMVis's match: the units on over a span of the current text (and off before it), found across the corpus."""
     st.subheader("Find a pattern across the corpus")
     tr = ctx.trace
@@ -122,9 +131,14 @@ def pattern_search(ctx: ViewContext, index: CorpusIndex) -> None:
     if not units:
         st.info("Keep at least one unit in the pattern.")
         return
+    fast = mode.startswith("fast")
+    if not fast and not st.button("Search the corpus", key="pattern_search_exact",
+                                  help="Exact mode re-reads every text of the corpus with the model."):
+        st.caption("Exact mode re-reads every text of the corpus: press the button to search.")
+        return
     with st.spinner("Searching the corpus…"):
-        matches, count = patterns.search(index, units, end - start + 1, threshold,
-                                         mode="fast" if mode.startswith("fast") else "exact", model=ctx.model)
+        matches, count = cached_search(folder, corpus.fingerprint(ctx.model), tuple(units), end - start + 1,
+                                       float(threshold), "fast" if fast else "exact", ctx.model)
     st.markdown(f"**{count:,}** span(s) in the corpus where the same units do the same"
                 + (f"; the best {len(matches)} by the units' mean value:" if count else "."))
     if count:

@@ -28,4 +28,4 @@ def render(ctx: ViewContext) -> None:
     how_to_read("Rows are units, columns are tokens; hover for exact values, drag to zoom all panels at once. "
                 "Gates run 0 (closed) to 1 (open); states are blue below 0 and red above. "
                 "For GRU, z = 1 keeps the old state (PyTorch's convention).")
-    open_in_explorer(ctx.units, "heatmaps_explorer")
+    open_in_explorer(ctx.model, ctx.units, "heatmaps_explorer")

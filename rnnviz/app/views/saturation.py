@@ -37,4 +37,4 @@ def render(ctx: ViewContext) -> None:
     show(figures.saturation_scatter(analysis.saturation(ctx.trace, ctx.layer), ctx.trace.cell),
          f"saturation-layer{ctx.layer}", key="saturation_chart", on_select=open_selected_units,
          selection_mode=("points", "box", "lasso"))
-    open_in_explorer(ctx.units, "saturation_explorer")
+    open_in_explorer(ctx.model, ctx.units, "saturation_explorer")
