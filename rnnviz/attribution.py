@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .analysis import target_margin
-from .model import SentimentModel, multiply_adds_per_token, pad_batch, rnn_backend
+from .model import SentimentModel, evaluating, multiply_adds_per_token, pad_batch, rnn_backend
 from .trace import Trace, trace as run_trace
 
 METHODS = ("decomposition", "occlusion", "integrated_gradients")
@@ -123,13 +123,8 @@ def _checked_target(target: int | None, logits: torch.Tensor) -> int:
 @contextlib.contextmanager
 def _evaluating(model: SentimentModel) -> Iterator[None]:
     """Eval mode (no dropout) on PyTorch's own RNN kernels, restoring the model's mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        with rnn_backend():
-            yield
-    finally:
-        model.train(was_training)
+    with evaluating(model), rnn_backend():
+        yield
 
 
 @torch.no_grad()

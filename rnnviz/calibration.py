@@ -9,21 +9,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .model import SentimentModel, pad_batch
+from .model import SentimentModel, evaluating, length_sorted_batches
 
 
 @torch.no_grad()
 def final_logits(model: SentimentModel, encoded: list[list[int]], batch_size: int = 128) -> np.ndarray:
     """The head's logits after each text's last token, (N, n_classes)."""
-    was_training = model.training
-    model.eval()
     out = np.zeros((len(encoded), model.config.num_classes), dtype=np.float64)
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        ids, lengths = pad_batch([encoded[i] or [model.vocab.unk_id] for i in batch], model.vocab.pad_id)
-        out[batch] = model(ids, lengths).double().numpy()
-    model.train(was_training)
+    with evaluating(model):
+        for batch, ids, lengths in length_sorted_batches(model, encoded, batch_size):
+            out[batch] = model(ids, lengths).double().numpy()
     return out
 
 

@@ -20,7 +20,7 @@ from . import calibration
 from .checkpoint import load, resolve_checkpoint
 from .data import LabeledTexts, read_labeled
 from .negation import PROBE_PATH, probe_report, sst_negation_report
-from .model import SentimentModel, pad_batch, rnn_backend
+from .model import SentimentModel, evaluating, length_sorted_batches, rnn_backend
 from .progress import progress
 
 NEUTRAL_OPENINGS = ("the", "i", "this", "a", "it")
@@ -44,19 +44,14 @@ def evaluate(model: SentimentModel, texts: Sequence[str], labels: Sequence[int],
 
 @torch.no_grad()
 def step_probabilities(model: SentimentModel, encoded: Sequence[Sequence[int]], batch_size: int = 128) -> list[np.ndarray]:
-    """P(positive) after each token of each encoded text: the prediction line the app draws."""
-    was_training = model.training
-    model.eval()
+    """P(last label) after each token of each encoded text: the prediction line the app draws (class 1 is
+    "positive" for the sentiment models)."""
     lines: list[np.ndarray] = [np.empty(0)] * len(encoded)
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    with rnn_backend():
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            ids, lengths = pad_batch([encoded[i][: model.max_tokens] for i in batch], model.vocab.pad_id)
-            probs = torch.softmax(model.head(model.hidden_states(ids)), dim=-1)[..., 1].numpy()
+    with evaluating(model), rnn_backend():
+        for batch, ids, lengths in length_sorted_batches(model, encoded, batch_size):
+            probs = torch.softmax(model.head(model.hidden_states(ids)), dim=-1)[..., -1].numpy()
             for row, i in enumerate(batch):
                 lines[i] = probs[row, : lengths[row]]
-    model.train(was_training)
     return lines
 
 

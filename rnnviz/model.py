@@ -255,17 +255,34 @@ class SentimentModel(nn.Module):
     @torch.no_grad()
     def predict_ids(self, encoded: Sequence[Sequence[int]], batch_size: int = 64) -> np.ndarray:
         """``predict_proba`` for texts already encoded as id lists (each cut to ``max_tokens``)."""
-        was_training = self.training
-        self.eval()
         probs = np.zeros((len(encoded), self.config.num_classes), dtype=np.float32)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        with rnn_backend():
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                ids, lengths = pad_batch([encoded[i][: self.max_tokens] for i in batch], self.vocab.pad_id)
+        with evaluating(self), rnn_backend():
+            for batch, ids, lengths in length_sorted_batches(self, encoded, batch_size):
                 probs[batch] = torch.softmax(self(ids, lengths), dim=-1).numpy()
-        self.train(was_training)
         return probs
+
+
+@contextlib.contextmanager
+def evaluating(module: nn.Module) -> Iterator[None]:
+    """Eval mode (no dropout) inside the block; the module's own mode again after it."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+def length_sorted_batches(model: "SentimentModel", encoded: Sequence[Sequence[int]],
+                          batch_size: int) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """(text indices, right-padded ids (B, T), lengths) in length order (little padding), each text cut to the
+    model's max_tokens; a text with no ids reads as one <unk>."""
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        rows = [list(encoded[i][: model.max_tokens]) or [model.vocab.unk_id] for i in batch]
+        ids, lengths = pad_batch(rows, model.vocab.pad_id)
+        yield batch, ids, lengths
 
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .corpus import STATE_SCALE, BATCH_TOKENS, CorpusIndex, length_batches
-from .model import SentimentModel, pad_batch, rnn_backend
+from .corpus import STATE_SCALE, CorpusIndex
+from .model import SentimentModel, evaluating, length_sorted_batches, rnn_backend
 
 CONTEXT = 4
 """Tokens shown on either side of a matched span."""
+BATCH_SIZE = 64
+"""Texts per batch when exact mode re-reads the corpus."""
 
 
 def pattern_units(hidden: np.ndarray, start: int, end: int, threshold: float) -> list[int]:
@@ -53,18 +55,13 @@ def match_spans(values: np.ndarray, offsets: np.ndarray, length: int, threshold:
 @torch.no_grad()
 def top_layer_hidden(model: SentimentModel, index: CorpusIndex, units: Sequence[int]) -> np.ndarray:
     """The exact top-layer hidden state of ``units`` at every corpus position, (N, U) float32 (one forward pass)."""
-    lengths = np.diff(index.offsets)
     values = np.zeros((index.n_tokens, len(units)), dtype=np.float32)
-    was_training = model.training
-    model.eval()
-    with rnn_backend():
-        for batch in length_batches(lengths.tolist(), BATCH_TOKENS):
-            encoded = [index.token_ids[index.offsets[i] : index.offsets[i + 1]].tolist() for i in batch]
-            ids, batch_lengths = pad_batch(encoded, model.vocab.pad_id)
+    texts = [index.token_ids[index.offsets[i] : index.offsets[i + 1]].tolist() for i in range(len(index.texts))]
+    with evaluating(model), rnn_backend():
+        for batch, ids, lengths in length_sorted_batches(model, texts, BATCH_SIZE):
             hidden, _ = model.recur(model.embedding(ids))
             for row, i in enumerate(batch):
-                values[index.offsets[i] : index.offsets[i + 1]] = hidden[row, : batch_lengths[row], units].numpy()
-    model.train(was_training)
+                values[index.offsets[i] : index.offsets[i + 1]] = hidden[row, : lengths[row], units].numpy()
     return values
 
 

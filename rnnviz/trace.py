@@ -132,7 +132,6 @@ class Trace(StateArrays):
         per_layer = self.quantities()
         top_only = {"keep": self.keep_units[None], "contribution": self.contributions[None]}
         for name, values in (*per_layer.items(), *top_only.items()):
-            n_layers = values.shape[0]
             layer_ids = np.arange(layers) if name in per_layer else np.array([layers - self.directions])
             grid_layer, grid_step, grid_unit = np.meshgrid(layer_ids, np.arange(steps), np.arange(units), indexing="ij")
             blocks.append(pd.DataFrame({

@@ -7,15 +7,14 @@ applied to the top layer's output at step t, as for the shipped models.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import nn
 
-from .model import MAX_TOKENS, ModelConfig, ModelInfo, SentimentModel
+from .model import MAX_TOKENS, ModelConfig, ModelInfo, SentimentModel, evaluating
 from .tokenizers import Reader, reader
 
 RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
@@ -116,7 +115,7 @@ def wrap(module: nn.Module, tokenizer: Any, rnn: str | None = None, embedding: s
         raise ValueError(f"the embedding gives {embedding_module.embedding_dim} numbers per token but the recurrent "
                          f"module reads {rnn_module.input_size}")
     head_module = _submodule(module, head, (nn.Module,), "head") if head else _find_head(module)
-    with _evaluating(module):
+    with evaluating(module):
         classes = _head_outputs(head_module, rnn_module.hidden_size * (2 if rnn_module.bidirectional else 1))
     labels = [f"class {k}" for k in range(classes)] if labels is None else [str(label) for label in labels]
     if len(labels) != classes:
@@ -186,16 +185,6 @@ def _head_outputs(head: nn.Module, hidden_size: int) -> int:
         raise ValueError("the head gives 1 score per step; rnnviz reads one score per class (at least 2): for a "
                          "single-logit binary head, pass a head that returns torch.cat([-z, z], dim=-1) / 2")
     return int(out.shape[1])
-
-
-@contextlib.contextmanager
-def _evaluating(module: nn.Module) -> Iterator[None]:
-    was_training = module.training
-    module.eval()
-    try:
-        yield
-    finally:
-        module.train(was_training)
 
 
 @torch.no_grad()
