@@ -19,8 +19,7 @@ from .analysis import (final_memory_contributions, keep_matrix, margin_readout, 
                        reduce_keep_by_readout)
 from .intervene import Clamp, check_clamps, clamped_states
 from .model import SentimentModel, rnn_backend
-from .rnn_trace import (GRU_GATES, LSTM_GATES, StateArrays, direction_states, direction_weights, kernel_kind,
-                        trace_rnn)
+from .rnn_trace import GRU_GATES, LSTM_GATES, StateArrays, direction_states, direction_weights, kernel_kind
 
 
 @dataclass
@@ -184,26 +183,10 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         raise ValueError("nothing to trace: the text has no tokens")
     n_tokens_total = len(tokens) if n_tokens_total is None else n_tokens_total
     gate_names = {"lstm": LSTM_GATES, "gru": GRU_GATES}.get(model.cell, ())
-    kind = kernel_kind(model.rnn)
-    layer_count = model.config.num_layers
-    directions = 2 if model.rnn.bidirectional else 1
-    check_clamps(interventions, kind, layer_count * directions, model.config.hidden_size)
+    directions = model.directions
+    check_clamps(interventions, kernel_kind(model.rnn), model.config.num_layers * directions, model.config.hidden_size)
     with torch.no_grad(), rnn_backend():
-        x = model.embedding(torch.as_tensor(ids, dtype=torch.long))
-        if directions == 2:
-            layers, x = _bidirectional_streams(model, x, interventions)
-        else:
-            zeros = x.new_zeros(model.config.hidden_size)
-            layers = []
-            for layer in range(layer_count):
-                weights = direction_weights(model.rnn, layer, 0)
-                if interventions:  # the fused kernels cannot hold a value: read step by step
-                    clamps = [clamp for clamp in interventions if clamp.layer % layer_count == layer]
-                    result = clamped_states(kind, x, weights, clamps)
-                else:
-                    result = direction_states(kind, x, weights, zeros, zeros)
-                x = result["hidden"]
-                layers.append({name: value.numpy() for name, value in result.items()})
+        layers, x = _read_streams(model, model.embedding(torch.as_tensor(ids, dtype=torch.long)), interventions)
         probs = torch.softmax(model.head(x), dim=-1).numpy()
         final_output = x[-1].numpy()
 
@@ -238,30 +221,36 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     )
 
 
-def _bidirectional_streams(model: SentimentModel, x: torch.Tensor,
-                           interventions: Sequence[Clamp] = ()) -> tuple[list[dict[str, np.ndarray]], torch.Tensor]:
-    """Every layer and direction of a bidirectional model as streams (layer * 2 + direction), and the top layer's
-    output (T, 2H), which the head reads. A clamp's ``layer`` is a stream and its ``steps`` input positions."""
-    if not interventions:
-        rt = trace_rnn(model.rnn, x)
-        streams = [{name: values[layer, direction] for name, values in rt.quantities().items()}
-                   for layer in range(rt.num_layers) for direction in range(2)]
-        return streams, torch.from_numpy(rt.output)
-    kind, steps, count = kernel_kind(model.rnn), len(x), 2 * model.config.num_layers
-    streams, layer_input = [], x
+def _read_streams(model: SentimentModel, x: torch.Tensor,
+                  interventions: Sequence[Clamp] = ()) -> tuple[list[dict[str, np.ndarray]], torch.Tensor]:
+    """Every layer and direction's gates and states, as streams (layer * directions + direction), and the top
+    layer's output (T, directions * H), which the head reads.
+
+    Each stream runs through the fused kernel, or, when there are interventions, step by step (the fused kernels
+    cannot hold a value). A clamp's ``layer`` is a stream and its ``steps`` input positions; a backward direction
+    reads the text reversed, so its clamps and results are turned round to input order."""
+    kind, directions, steps = kernel_kind(model.rnn), model.directions, len(x)
+    count = model.config.num_layers * directions
+    zeros = x.new_zeros(model.config.hidden_size)
+    streams = []
     for layer in range(model.config.num_layers):
         outputs = []
-        for direction in range(2):
-            clamps = [clamp if not direction or clamp.steps is None else
-                      replace(clamp, steps=[steps - 1 - int(s) for s in clamp.steps])  # the backward reading order
-                      for clamp in interventions if clamp.layer % count == layer * 2 + direction]
-            source = layer_input.flip(0) if direction else layer_input
-            result = clamped_states(kind, source, direction_weights(model.rnn, layer, direction), clamps)
-            result = {name: value.flip(0) if direction else value for name, value in result.items()}
+        for direction in range(directions):
+            weights = direction_weights(model.rnn, layer, direction)
+            source = x.flip(0) if direction else x
+            if interventions:
+                clamps = [clamp if not direction or clamp.steps is None else
+                          replace(clamp, steps=[steps - 1 - int(s) for s in clamp.steps])
+                          for clamp in interventions if clamp.layer % count == layer * directions + direction]
+                result = clamped_states(kind, source, weights, clamps)
+            else:
+                result = direction_states(kind, source, weights, zeros, zeros)
+            if direction:
+                result = {name: value.flip(0) for name, value in result.items()}
             streams.append({name: value.numpy() for name, value in result.items()})
             outputs.append(result["hidden"])
-        layer_input = torch.cat(outputs, dim=1)
-    return streams, layer_input
+        x = torch.cat(outputs, dim=1) if directions == 2 else outputs[0]
+    return streams, x
 
 
 def trace(model: SentimentModel, text: str, interventions: Sequence[Clamp] = ()) -> Trace:
