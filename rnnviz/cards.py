@@ -6,9 +6,11 @@ Every figure comes from the checkpoint's JSON (written by the training CLI) and 
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from .checkpoint import PRETRAINED_DIR, available_models, available_toys, load
 from .examples import misread_examples
+from .model import SentimentModel
 
 HEADER = """# Shipped models
 
@@ -37,27 +39,35 @@ def _size(name: str) -> float:
     return sum((PRETRAINED_DIR / f"{name}{suffix}").stat().st_size for suffix in (".safetensors", ".json"))
 
 
+def _table(columns: list[str], names: list[str], cells: Callable[[str, SentimentModel], list[str]]) -> str:
+    """A Markdown table with one row per model: its name, then the ``cells`` of that loaded model."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join([f"`{name}`", *cells(name, load(name))]) + " |" for name in names]
+    return "\n".join(lines)
+
+
+def _card_cells(name: str, model: SentimentModel) -> list[str]:
+    metrics, training = model.info.metrics, model.info.training
+    provenance = training.get("provenance", {})
+    test = metrics.get("test_accuracy")
+    test_file = _from_root(metrics.get("test_file", ""))
+    return [
+        f"{model.cell.upper()} {model.config.num_layers}x{model.config.hidden_size}, "
+        f"embedding {model.config.embedding_dim}, {model.config.vocab_size:,} words",
+        f"{training.get('data', '?')}: {provenance.get('train_texts_used', '?'):,} texts",
+        f"{test:.2%} on {provenance.get('test_texts', '?'):,} texts" if test is not None else "n/a",
+        f"{metrics.get('dev_accuracy', float('nan')):.2%}",
+        f"{training.get('parameters', 0):,}",
+        f"{_size(name) / 2**20:.1f} MB",
+        f"{training.get('train_seconds', 0) / 60:.1f} min ({training.get('machine', '?')})",
+        f"`{_shipped_command(training.get('command', ''), name)}`",
+        f"`python -m rnnviz.evaluate --model {name} --data {test_file}`" if test_file else "",
+    ]
+
+
 def card_table() -> str:
-    rows = ["| model | cell | trained on | test accuracy | dev accuracy | parameters | file size | training time | train command | evaluate command |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
-    for name in available_models():
-        model = load(name)
-        metrics, training = model.info.metrics, model.info.training
-        provenance = training.get("provenance", {})
-        size = _size(name)
-        test = metrics.get("test_accuracy")
-        test_file = _from_root(metrics.get("test_file", ""))
-        test_text = f"{test:.2%} on {provenance.get('test_texts', '?'):,} texts" if test is not None else "n/a"
-        minutes = training.get("train_seconds", 0) / 60
-        data = f"{training.get('data', '?')}: {provenance.get('train_texts_used', '?'):,} texts"
-        evaluate = f"`python -m rnnviz.evaluate --model {name} --data {test_file}`" if test_file else ""
-        rows.append(
-            f"| `{name}` | {model.cell.upper()} {model.config.num_layers}x{model.config.hidden_size}, "
-            f"embedding {model.config.embedding_dim}, {model.config.vocab_size:,} words | {data} | {test_text} | "
-            f"{metrics.get('dev_accuracy', float('nan')):.2%} | {training.get('parameters', 0):,} | {size / 2**20:.1f} MB | "
-            f"{minutes:.1f} min ({training.get('machine', '?')}) | `{_shipped_command(training.get('command', ''), name)}` | {evaluate} |"
-        )
-    return "\n".join(rows)
+    return _table(["model", "cell", "trained on", "test accuracy", "dev accuracy", "parameters", "file size",
+                   "training time", "train command", "evaluate command"], available_models(), _card_cells)
 
 
 READING_HEADER = """
@@ -97,39 +107,46 @@ def _count(reports: dict, split: str, kind: str) -> str:
     return f" of {found['n']}" if found else ""
 
 
+def _reading_cells(name: str, model: SentimentModel) -> list[str]:
+    metrics, reports = model.info.metrics, model.info.training.get("reports", {})
+    start = metrics.get("dev_line_after_neutral_opening")
+    return [
+        f"{_share(metrics, 'negation_probe_accuracy')} / {_share(metrics, 'negation_probe_negated_accuracy')}",
+        f"{_share(metrics, 'test_sst_negation_all')}{_count(reports, 'test_sst_negation', 'all')} / "
+        f"{_share(metrics, 'test_sst_negation_negative->positive')}"
+        f"{_count(reports, 'test_sst_negation', 'negative->positive')}",
+        f"{metrics['test_ece_before_calibration']:.3f} -> {metrics['test_ece']:.3f}" if "test_ece" in metrics else "n/a",
+        f"{start:.2f}" if start is not None else "n/a",
+        _share(metrics, "dev_steps_at_99_percent", 1),
+        ", ".join(misread_examples(model)) or "none",
+    ]
+
+
 def reading_table() -> str:
-    rows = ["| model | negation probe (all / negated) | SST negation phrases (all / \"not bad\" kind) | test ECE before -> after | line start | dev steps at 99 % | misreads |",
-            "|---|---|---|---|---|---|---|"]
-    for name in available_models():
-        model = load(name)
-        metrics, reports = model.info.metrics, model.info.training.get("reports", {})
-        ece = (f"{metrics['test_ece_before_calibration']:.3f} -> {metrics['test_ece']:.3f}"
-               if "test_ece" in metrics else "n/a")
-        start = metrics.get("dev_line_after_neutral_opening")
-        rows.append(
-            f"| `{name}` | {_share(metrics, 'negation_probe_accuracy')} / {_share(metrics, 'negation_probe_negated_accuracy')} | "
-            f"{_share(metrics, 'test_sst_negation_all')}{_count(reports, 'test_sst_negation', 'all')} / "
-            f"{_share(metrics, 'test_sst_negation_negative->positive')}{_count(reports, 'test_sst_negation', 'negative->positive')} | "
-            f"{ece} | {f'{start:.2f}' if start is not None else 'n/a'} | {_share(metrics, 'dev_steps_at_99_percent', 1)} | "
-            f"{', '.join(misread_examples(model)) or 'none'} |")
-    return "\n".join(rows)
+    return _table(["model", "negation probe (all / negated)", 'SST negation phrases (all / "not bad" kind)',
+                   "test ECE before -> after", "line start", "dev steps at 99 %", "misreads"],
+                  available_models(), _reading_cells)
+
+
+def _toy_cells(name: str, model: SentimentModel) -> list[str]:
+    metrics, training = model.info.metrics, model.info.training
+    beyond = next((f"{v:.2%} with {k.split('_')[2]} fillers" for k, v in metrics.items() if k.startswith("accuracy_at_")),
+                  "")
+    return [
+        f"{model.cell.upper()} 1x{model.config.hidden_size}",
+        f"{metrics['test_accuracy']:.2%} ({metrics['test_lengths']})",
+        beyond,
+        f"{metrics['unit_quantity']} {metrics['unit']} ({metrics['unit_r']:+.3f})",
+        f"{training['parameters']:,}",
+        f"{_size(name) / 1024:.1f} KB",
+        f"{training['train_seconds']:.0f} s ({len(training['runs'])} run(s), {training['machine']})",
+        f"`{training['command']}`",
+    ]
 
 
 def toy_table() -> str:
-    rows = ["| model | cell | accuracy (lengths) | beyond training | unit (r) | parameters | file size | training time | train command |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    for name in available_toys():
-        model = load(name)
-        metrics, training = model.info.metrics, model.info.training
-        beyond = next((f"{v:.2%} with {k.split('_')[2]} fillers" for k, v in metrics.items() if k.startswith("accuracy_at_")),
-                      "")
-        rows.append(
-            f"| `{name}` | {model.cell.upper()} 1x{model.config.hidden_size} | {metrics['test_accuracy']:.2%} "
-            f"({metrics['test_lengths']}) | {beyond} | {metrics['unit_quantity']} {metrics['unit']} "
-            f"({metrics['unit_r']:+.3f}) | {training['parameters']:,} | {_size(name) / 1024:.1f} KB | "
-            f"{training['train_seconds']:.0f} s ({len(training['runs'])} run(s), {training['machine']}) | "
-            f"`{training['command']}` |")
-    return "\n".join(rows)
+    return _table(["model", "cell", "accuracy (lengths)", "beyond training", "unit (r)", "parameters", "file size",
+                   "training time", "train command"], available_toys(), _toy_cells)
 
 
 def main() -> int:
