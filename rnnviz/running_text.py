@@ -24,6 +24,11 @@ TOKEN_CSS = (".rnnviz-token{padding:1px 2px;border-radius:3px}"
 NO_SPACE_AFTER = frozenset({"``", "(", "[", "{", "$", "#"})
 
 
+END_CLEARANCE = 0.25
+"""Inner legend ticks stay this far (a share of the 220 px bar) from each end: an end label such as "2e-04" is
+about 35 px wide and sits inside the bar, and a centred inner label such as "0.001" reaches 17 px either side."""
+
+
 @dataclass(frozen=True)
 class TintScale:
     """How scores become colours: a Plotly colour scale over [low, high], linear, log10, or signed."""
@@ -59,7 +64,7 @@ class TintScale:
             exponents = np.arange(np.ceil(low), np.floor(high) + 1)
             exponents = exponents[:: max(1, int(np.ceil(len(exponents) / count)))]
             inside = [(float((e - low) / (high - low)), _short(10.0 ** e)) for e in exponents]
-            inside = [(spot, label) for spot, label in inside if 0.12 < spot < 0.88]  # clear of the ends' labels
+            inside = [(spot, label) for spot, label in inside if END_CLEARANCE < spot < 1 - END_CLEARANCE]
             return [(0.0, _short(self.low)), *inside, (1.0, _short(self.high))]
         values = np.linspace(self.low, self.high, count)
         return [(float(k / (count - 1)), f"{v:+.2g}" if self.signed else f"{v:.2g}") for k, v in enumerate(values)]

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 import rnnviz
-from rnnviz.running_text import context_html, join_tokens, keep_scale, signed_scale, tinted_html
+from rnnviz.running_text import (END_CLEARANCE, TintScale, context_html, join_tokens, keep_scale, signed_scale,
+                                 tinted_html)
 
 REVIEW = (Path(__file__).parent / "data" / "imdb_review_230.txt").read_text(encoding="utf-8")
 
@@ -49,3 +50,10 @@ def test_non_finite_scores_do_not_break_the_colours():
 def test_the_step_context_bolds_the_token_and_escapes_all():
     page = context_html(["a", "<b>", "c"], 1)
     assert "<b>" not in page.replace('<b style', "") and "&lt;b&gt;" in page
+
+
+def test_a_log_legends_inner_ticks_stay_clear_of_its_end_labels():
+    scale = TintScale("Cividis", 2e-4, 0.26, log=True)  # a real review's range: 0.001 and 0.1 sit near the ends
+    spots = [spot for spot, _ in scale.ticks()]
+    assert spots[0] == 0.0 and spots[-1] == 1.0
+    assert all(END_CLEARANCE < spot < 1 - END_CLEARANCE for spot in spots[1:-1])
