@@ -2,9 +2,9 @@
 
 Conventions (DESIGN.md): for LSTM, token t writes i_t * g_t into the cell and every later step keeps
 the share f_s of it; for GRU (PyTorch's convention, z = 1 keeps the old state), token t writes
-(1 - z_t) * n_t and every later step keeps the share z_s. A plain RNN (tanh) is read as a GRU whose update
-gate is always 0: each step replaces the whole state with h_t, so only the last token's write is still there
-as written (keep 1 for the last token, 0 before it), and the contributions are h_T at the last token. What
+(1 - z_t) * n_t and every later step keeps the share z_s. A plain RNN (tanh or relu) is read as a GRU whose
+update gate is always 0: each step replaces the whole state with h_t, so only the last token's write is still
+there as written (keep 1 for the last token, 0 before it), and the contributions are h_T at the last token. What
 earlier tokens left survives only transformed by later steps, which is why a plain RNN forgets.
 """
 
@@ -146,15 +146,18 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
     The score is the predicted class's logit minus the mean logit. For the top layer this is exactly
     h_T[u] * (w_pred[u] - mean_k w_k[u]); for lower layers the gradient flows through the layers above.
     For a bidirectional model ``layer`` is a stream (trace.layer_names) and the layers above read both directions.
+    For an LSTM with proj_size the units are the cell's (h_t = o_t * tanh(c_t)), read through the projection.
     """
     stream = layer % trace.num_layers
     directions = trace.directions
     real_layer, direction = divmod(stream, directions)
     hidden = torch.tensor(trace.hidden[stream], requires_grad=True)
     kind = kernel_kind(model.rnn)
-    zeros = hidden.new_zeros(trace.hidden_size)
+    h0, c0 = hidden.new_zeros(model.output_size), hidden.new_zeros(trace.hidden_size)
+    w_hr = direction_weights(model.rnn, real_layer, direction)["w_hr"]
     with torch.enable_grad(), rnn_backend():
-        halves = [hidden if d == direction else torch.from_numpy(trace.hidden[real_layer * directions + d])
+        output = hidden if w_hr is None else torch.nn.functional.linear(hidden, w_hr.detach())
+        halves = [output if d == direction else torch.from_numpy(trace.layer_output[real_layer * directions + d])
                   for d in range(directions)]
         x = torch.cat(halves, dim=1)
         for above in range(real_layer + 1, trace.num_layers // directions):
@@ -163,7 +166,7 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
                 weights = {role: None if w is None else w.detach()
                            for role, w in direction_weights(model.rnn, above, d).items()}
                 source = x.flip(0) if d else x
-                out = run_direction(kind, source, weights, zeros, zeros)
+                out = run_direction(kind, source, weights, h0, c0)
                 outputs.append(out.flip(0) if d else out)
             x = torch.cat(outputs, dim=1)
         logits = torch.nn.functional.linear(x[-1], model.head.weight.detach(), model.head.bias.detach()) \
@@ -197,8 +200,10 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
 
     LSTM: pre-activations pre_i, pre_f, pre_g, pre_o, the gates, c_prev, c, h. GRU: pre_r, pre_z,
     the input part (in_n) and hidden part (hn, which the reset gate scales) of the candidate, the gates,
-    h_prev, h. Plain RNN: pre_h (the tanh's argument), h_prev, h. Recomputed from the weights, so the numbers
-    match the equations term by term. A backward direction's previous step is the next token (step + 1).
+    h_prev, h. Plain RNN: pre_h (the nonlinearity's argument), h_prev, h. Recomputed from the weights, so the
+    numbers match the equations term by term. A backward direction's previous step is the next token (step + 1).
+    An LSTM with proj_size reads the previous projection r_{t-1} = W_hr h_{t-1} (P numbers, not one per unit), so
+    its detail has no h_prev.
     """
     stream = layer % trace.num_layers
     real_layer, direction = divmod(stream, trace.directions)
@@ -211,12 +216,15 @@ def step_detail(model: "SentimentModel", trace: "Trace", layer: int, step: int) 
             x = model.embedding(torch.tensor([trace.token_ids[step]]))[0]
         else:
             below = range((real_layer - 1) * trace.directions, real_layer * trace.directions)
-            x = torch.from_numpy(np.concatenate([trace.hidden[k, step] for k in below]))
-        h_prev = torch.zeros(trace.hidden_size) if first else torch.from_numpy(trace.hidden[stream, previous])
+            x = torch.from_numpy(np.concatenate([trace.layer_output[k, step] for k in below]))
+        outputs = trace.layer_output
+        h_prev = torch.zeros(outputs.shape[2]) if first else torch.from_numpy(outputs[stream, previous])
         from_input = torch.nn.functional.linear(x, w_ih, b_ih).numpy()
         from_hidden = torch.nn.functional.linear(h_prev, w_hh, b_hh).numpy()
     H = trace.hidden_size
-    detail: dict[str, np.ndarray] = {"h_prev": h_prev.numpy(), "h": trace.hidden[stream, step]}
+    detail: dict[str, np.ndarray] = {"h": trace.hidden[stream, step]}
+    if trace.projection is None:
+        detail["h_prev"] = h_prev.numpy()
     if trace.cell == "lstm":
         pre = from_input + from_hidden
         for k, name in enumerate(("i", "f", "g", "o")):
@@ -261,14 +269,15 @@ _GRU_SENTENCES = {"high": "mostly kept its previous state", "low": "mostly took 
                   "half": "mixed its previous state and the new candidate about equally"}
 
 
-def describe_step(cell: str, detail: Mapping[str, np.ndarray], unit: int, first: bool = False) -> str:
+def describe_step(cell: str, detail: Mapping[str, np.ndarray], unit: int, first: bool = False,
+                  nonlinearity: str = "tanh") -> str:
     """One plain sentence on what a unit did at a step, e.g. "mostly kept its memory (f = 0.93, i = 0.12)".
 
     Gates within 0.1 of one half are described as such, not as keeping or letting go. At the first token
     there is no memory yet, so only what was written is described.
     """
     if cell == "rnn":
-        return (f"has no gate: it rewrote its whole state, h = tanh({float(detail['pre_h'][unit]):+.2f}) = "
+        return (f"has no gate: it rewrote its whole state, h = {nonlinearity}({float(detail['pre_h'][unit]):+.2f}) = "
                 f"{_signed(float(detail['h'][unit]))}")
     if first:
         if cell == "lstm":

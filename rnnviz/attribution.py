@@ -152,6 +152,9 @@ def _decomposition(model: SentimentModel, tr: Trace, target: int, variant: str) 
                          "the backward direction: use occlusion or integrated_gradients")
     weights, bias = _margin_weights(model, target)
     parts = _lstm_parts(tr, variant) if tr.cell == "lstm" else tr.contributions.astype(np.float64)
+    if tr.projection is not None:  # the head reads r_T = W_hr h_T, which splits over tokens as h_T does
+        w_hr = getattr(model.rnn, f"weight_hr_l{model.config.num_layers - 1}").detach().double().numpy()
+        parts = parts @ w_hr.T
     return parts @ weights, bias
 
 
@@ -194,7 +197,7 @@ def _final_states_without(model: SentimentModel, tr: Trace, starts: np.ndarray, 
     The RNN reads left to right, so before the deletion nothing changes: each re-read starts from the trace's
     states (every layer) just before ``starts[k]`` and reads only ids[ends[k]:], batched with right padding.
     """
-    hidden = _with_empty_step(tr.hidden)
+    hidden = _with_empty_step(tr.layer_output)  # what the module outputs and resumes from (r_t with proj_size)
     cells = _with_empty_step(tr.cell_state) if tr.cell == "lstm" else None
     finals = torch.from_numpy(hidden[-1, starts].copy())  # deleting the tail leaves the state before it
     rerun = np.flatnonzero(ends < len(tr.token_ids))

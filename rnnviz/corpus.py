@@ -27,7 +27,7 @@ import torch
 
 from .model import SentimentModel, pad_batch, rnn_backend
 from .progress import progress as progress_bar
-from .rnn_trace import LSTM_GATES, GRU_GATES, direction_states, direction_weights, kernel_kind
+from .rnn_trace import LSTM_GATES, GRU_GATES, direction_states, direction_weights, kernel_kind, layer_output
 
 FORMAT = "rnnviz-corpus-index"
 FORMAT_VERSION = 1
@@ -261,12 +261,13 @@ def _layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, to
     """Every quantity of every layer for a right-padded batch (B, T): a list (layers) of name -> (B, T, H)."""
     kind = kernel_kind(model.rnn)
     x = model.embedding(ids)
-    zeros = x.new_zeros(ids.shape[0], model.config.hidden_size)
+    h0 = x.new_zeros(ids.shape[0], model.output_size)
+    c0 = x.new_zeros(ids.shape[0], model.config.hidden_size)
     layers = []
     for layer in range(model.config.num_layers):
-        states = direction_states(kind, x, direction_weights(model.rnn, layer, 0), zeros, zeros)
+        states = direction_states(kind, x, direction_weights(model.rnn, layer, 0), h0, c0)
         layers.append(states)
-        x = states["hidden"]
+        x = layer_output(states)
     return layers
 
 
@@ -282,15 +283,40 @@ def length_batches(lengths: Sequence[int], batch_tokens: int = BATCH_TOKENS) -> 
     return batches + ([current] if current else [])
 
 
-def encode_corpus(model: SentimentModel, texts: Iterable[str]) -> tuple[list[str], list[list[int]]]:
-    """The texts that have tokens, and their ids cut to the model's max_tokens (as a trace reads them)."""
+def encode_corpus(model: SentimentModel, texts: Iterable[str],
+                  names: dict[int, str] | None = None) -> tuple[list[str], list[list[int]]]:
+    """The texts that have tokens, and their ids cut to the model's max_tokens (as a trace reads them).
+
+    ``names``, when given, collects the token string of every id read (a wrapped model's tokenizer names its ids
+    only as it reads them)."""
     kept, encoded = [], []
     for text in texts:
-        _, ids = model.read(text)
+        tokens, ids = model.read(text)
         if ids:
             kept.append(text)
             encoded.append(ids[: model.max_tokens])
+            if names is not None:
+                names.update(zip(ids, tokens))
     return kept, encoded
+
+
+def _vocabulary(model: SentimentModel, names: dict[int, str]) -> list[str]:
+    """Each id's token string: the model's vocabulary, or for a wrapped model the names its tokenizer gave
+    ("<id N>" for an id the corpus never holds)."""
+    tokens = getattr(model.vocab, "tokens", None)
+    if tokens is not None:
+        return list(tokens)
+    return [names.get(i, f"<id {i}>") for i in range(model.config.vocab_size)]
+
+
+def unreadable(model: SentimentModel) -> str:
+    """Why the corpus index cannot read ``model`` (empty when it can): its statistics and pattern search follow one
+    direction, and its histograms span bounded values."""
+    if model.rnn.bidirectional:
+        return "the corpus index reads unidirectional models only (this one is bidirectional)"
+    if getattr(model.rnn, "nonlinearity", "tanh") == "relu":
+        return "the corpus index reads bounded states (this plain RNN's relu states are not)"
+    return ""
 
 
 @torch.no_grad()
@@ -301,12 +327,13 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     Texts without a single token the model reads are skipped; ``index.texts`` holds the kept ones, which text
     ids index. ``store_states`` keeps the top layer's hidden state everywhere (int8) for fast pattern search.
     """
-    if model.rnn.bidirectional:
-        raise ValueError("the corpus index reads unidirectional models only (this one is bidirectional)")
+    if unreadable(model):
+        raise ValueError(unreadable(model))
     started = time.time()
     was_training = model.training
     model.eval()
-    texts, encoded = encode_corpus(model, texts)
+    names: dict[int, str] = {}
+    texts, encoded = encode_corpus(model, texts, names)
     if not texts:
         raise ValueError("no text in the corpus has a token the model reads")
     lengths = [len(ids) for ids in encoded]
@@ -331,7 +358,7 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
                     top = per_layer["hidden"][mask]
                     states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
     model.train(was_training)
-    index = _finish(model, texts, offsets, token_ids, quantities, accumulators, states)
+    index = _finish(model, texts, offsets, token_ids, quantities, accumulators, states, _vocabulary(model, names))
     index.corpus, index.model_fingerprint = corpus, fingerprint(model)
     index.info = {"seconds": round(time.time() - started, 2), "tokens": index.n_tokens, "texts": len(texts),
                   "batch_tokens": batch_tokens, "top_k": k}
@@ -351,11 +378,13 @@ def _bar(batches: list[list[int]], show: bool, total: int, lengths: Sequence[int
 
 
 def _finish(model: SentimentModel, texts: list[str], offsets: np.ndarray, token_ids: np.ndarray,
-            quantities: list[str], accumulators: list[list[_Accumulator]], states: np.ndarray | None) -> CorpusIndex:
+            quantities: list[str], accumulators: list[list[_Accumulator]], states: np.ndarray | None,
+            vocabulary: list[str]) -> CorpusIndex:
     n = float(len(token_ids))
     word_counts = torch.bincount(torch.as_tensor(token_ids, dtype=torch.int64), minlength=model.config.vocab_size)
     frequent = word_counts >= MIN_WORD_COUNT
-    frequent[model.vocab.unk_id] = False  # "<unk>" stands for many words: no word of its own
+    if model.vocab.unk_id >= 0:  # "<unk>" stands for many words: no word of its own
+        frequent[model.vocab.unk_id] = False
     top_words = min(TOP_WORDS, int(frequent.sum()))
 
     def gather(fn) -> np.ndarray:
@@ -391,7 +420,7 @@ def _finish(model: SentimentModel, texts: list[str], offsets: np.ndarray, token_
         top_word_ids=np.stack([np.stack([r[0] for r in per_layer]) for per_layer in rankings]),
         top_word_means=np.stack([np.stack([r[1] for r in per_layer]) for per_layer in rankings]),
         top_word_counts=np.stack([np.stack([r[2] for r in per_layer]) for per_layer in rankings]),
-        vocabulary=list(model.vocab.tokens), states=states,
+        vocabulary=vocabulary, states=states,
     )
 
 
@@ -439,7 +468,7 @@ def available_indexes(model: SentimentModel, folders: Sequence[Path] | None = No
     $RNNVIZ_INDEX_DIR; corpus name -> folder."""
     if folders is None:
         folders = [SHIPPED_INDEXES] + ([Path(os.environ[INDEX_DIR_ENV])] if os.environ.get(INDEX_DIR_ENV) else [])
-    if model.rnn.bidirectional:
+    if unreadable(model):
         return {}
     found: dict[str, Path] = {}
     for folder in folders:

@@ -46,14 +46,25 @@ def factor(value: float) -> str:
 
 
 def _two_lines(symbols: str, numbers: str) -> str:
+    """Symbols above, numbers below; a long number line (a sum of products) puts its result on a third line, so
+    that the whole equation fits a column at 1024 pixels."""
     left, right = symbols.split(" = ", 1)
+    worked, _, result = numbers.rpartition(" = ")
+    if " + " in worked:
+        numbers = rf"{worked} \\ &= {result}"
     return rf"\begin{{aligned}} {left} &= {right} \\ &= {numbers} \end{{aligned}}"
 
 
-def step_equations(cell: str, v: Mapping[str, float]) -> list[str]:
+def rnn_equation(nonlinearity: str = "tanh") -> str:
+    """torch.nn.RNN's equation with its nonlinearity ("tanh", the default, or "relu")."""
+    return RNN[0] if nonlinearity == "tanh" else RNN[0].replace(r"\tanh", r"\operatorname{ReLU}")
+
+
+def step_equations(cell: str, v: Mapping[str, float], nonlinearity: str = "tanh") -> list[str]:
     """One unit's equations at one step with its numbers substituted (``v``: one unit of ``analysis.step_detail``).
 
-    ``cell`` is "lstm", "gru" or "rnn"; ``v`` holds the keys ``step_detail`` gives for that cell."""
+    ``cell`` is "lstm", "gru" or "rnn" (``nonlinearity`` "tanh" or "relu"); ``v`` holds the keys ``step_detail``
+    gives for that cell."""
     n = {name: f"{float(value):.3f}" for name, value in v.items()}
     x = {name: factor(float(value)) for name, value in v.items()}
     if cell == "lstm":
@@ -66,7 +77,8 @@ def step_equations(cell: str, v: Mapping[str, float]) -> list[str]:
             _two_lines(r"h_t = o_t \odot \tanh(c_t)", rf"{x['o']} \times \tanh({n['c']}) = {n['h']}"),
         ]
     if cell == "rnn":
-        return [_two_lines(RNN[0], rf"\tanh({n['pre_h']}) = {n['h']}")]
+        function = r"\tanh" if nonlinearity == "tanh" else r"\operatorname{ReLU}"
+        return [_two_lines(rnn_equation(nonlinearity), rf"{function}({n['pre_h']}) = {n['h']}")]
     return [
         _two_lines(GRU[0], rf"\sigma({n['pre_r']}) = {n['r']}"),
         _two_lines(GRU[1], rf"\sigma({n['pre_z']}) = {n['z']}"),

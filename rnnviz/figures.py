@@ -33,7 +33,7 @@ ROW_PX = 16
 QUANTITY_NAMES = {
     "input": "input gate i", "forget": "forget gate f", "output": "output gate o", "candidate": "candidate",
     "reset": "reset gate r", "update": "update gate z", "cell_state": "cell state c", "hidden": "hidden state h",
-    "keep": "keep score",
+    "projection": "projection r", "keep": "keep score",
 }
 QUANTITY_TITLES = {
     "input": "Input gate i (how much new content is written)",
@@ -44,6 +44,7 @@ QUANTITY_TITLES = {
     "update": "Update gate z (PyTorch: z = 1 keeps the old state)",
     "cell_state": "Cell state c (the memory)",
     "hidden": "Hidden state h (what the next layer and the head see)",
+    "projection": "Projection r = W_hr h (what this LSTM hands on; its own units)",
     "keep": "Keep score (share of the token's write still there at the end)",
 }
 
@@ -79,13 +80,14 @@ class ColourScale:
         return bar
 
 
-def colour_scale(quantity: str, values: np.ndarray | None = None) -> ColourScale:
-    """The fixed colour scale for a kind of quantity (cell state: symmetric at its largest |value|)."""
+def colour_scale(quantity: str, values: np.ndarray | None = None, unbounded: bool = False) -> ColourScale:
+    """The fixed colour scale for a kind of quantity; values with no fixed range (the cell state, a projection, or
+    ``unbounded`` ones such as a relu RNN's state) are symmetric at their largest |value|."""
     if quantity in ("input", "forget", "output", "reset", "update"):
         return ColourScale(GATE_SCALE, 0.0, 1.0, "gate 0..1")
     if quantity == "keep":
         return ColourScale(KEEP_SCALE, float(np.log10(KEEP_FLOOR)), 0.0, "kept, log scale", log=True)
-    if quantity == "cell_state":
+    if quantity in ("cell_state", "projection") or unbounded:
         bound = float(np.max(np.abs(values))) if values is not None and values.size else 1.0
         bound = max(bound, 1e-6)
         return ColourScale(SIGNED_SCALE, -bound, bound, f"±{bound:.2g} (symmetric)")
@@ -137,8 +139,12 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
                    stop: int | None) -> _HeatmapPanel:
     stop = len(tr.tokens) if stop is None else min(stop, len(tr.tokens))
     units = list(range(tr.hidden_size)) if units is None else list(units)
-    full = tr.keep_matrix(layer) if quantity == "keep" else tr.quantities()[quantity][layer]
-    scale = colour_scale(quantity, full)
+    if quantity == "projection":
+        full = tr.projection[layer]
+        units = [u for u in units if u < full.shape[1]] or list(range(min(len(units), full.shape[1])))
+    else:
+        full = tr.keep_matrix(layer) if quantity == "keep" else tr.quantities()[quantity][layer]
+    scale = colour_scale(quantity, full, unbounded=quantity == "hidden" and tr.nonlinearity == "relu")
     where = _hover_tokens(tr, start, stop)
     values = full[start:stop][:, units].T
     trace = dict(
@@ -161,7 +167,7 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
 
 def heatmap(tr: Trace, quantity: str, layer: int = -1, units: Sequence[int] | None = None,
             start: int = 0, stop: int | None = None, height: int | None = None) -> go.Figure:
-    """Units x tokens heatmap of one gate or state (``quantity`` in ``Trace.quantities()`` or "keep")."""
+    """Units x tokens heatmap of one gate or state (``quantity`` in ``heatmap_panels(tr)``)."""
     panel = _heatmap_panel(tr, quantity, layer, units, start, stop)
     return go.Figure(dict(data=[panel.trace], layout=dict(
         title=dict(text=panel.title, font=dict(size=15)), xaxis=panel.xaxis, yaxis=panel.yaxis,
@@ -171,8 +177,9 @@ def heatmap(tr: Trace, quantity: str, layer: int = -1, units: Sequence[int] | No
 
 
 def heatmap_panels(tr: Trace) -> list[str]:
-    """The panels ``gate_heatmaps`` can draw for a trace, in order: its gates and states, then "keep"."""
-    return [*tr.quantities(), "keep"]
+    """The panels ``gate_heatmaps`` can draw for a trace, in order: its gates and states, the projection (an LSTM
+    with proj_size: the chosen units that it has, else its first ones), then "keep"."""
+    return [*tr.quantities(), *(["projection"] if tr.projection is not None else []), "keep"]
 
 
 def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None, start: int = 0,

@@ -16,7 +16,7 @@ import torch
 from .rnn_trace import GRU_GATES, LSTM_GATES
 
 QUANTITIES = {"LSTM": (*LSTM_GATES, "cell_state", "hidden"), "GRU": (*GRU_GATES, "hidden"),
-              "RNN_TANH": ("hidden",)}
+              "RNN_TANH": ("hidden",), "RNN_RELU": ("hidden",)}
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,20 @@ def _hold(values: torch.Tensor, quantity: str, step: int, clamps: Sequence[Clamp
 
 def clamped_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None],
                    clamps: Sequence[Clamp]) -> dict[str, torch.Tensor]:
-    """One unidirectional layer from a zero state, step by step, with ``clamps`` applied; each output (T, H)."""
-    w_hh, b_hh = w["w_hh"], w["b_hh"]
-    size = w_hh.shape[1]
+    """One unidirectional layer from a zero state, step by step, with ``clamps`` applied; each output (T, H).
+
+    An LSTM with a projection (``w["w_hr"]``) also gives "projection", r_t = W_hr h_t (T, P), computed from the
+    (possibly clamped) h_t: what the next step and the next layer read."""
+    w_hh, b_hh, w_hr = w["w_hh"], w["b_hh"], w["w_hr"]
+    size = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
     from_input = x @ w["w_ih"].t() + (w["b_ih"] if w["b_ih"] is not None else 0)
-    h, c = x.new_zeros(size), x.new_zeros(size)
+    read, c = x.new_zeros(w_hh.shape[1]), x.new_zeros(size)  # what the next step reads (h_t, or r_t), the cell
+    squash = torch.relu if kind == "RNN_RELU" else torch.tanh
     out: dict[str, list[torch.Tensor]] = {name: [] for name in QUANTITIES[kind]}
+    if w_hr is not None:
+        out["projection"] = []
     for t in range(len(x)):
-        from_hidden = w_hh @ h + (b_hh if b_hh is not None else 0)
+        from_hidden = w_hh @ read + (b_hh if b_hh is not None else 0)
         if kind == "LSTM":
             i, f, g, o = (from_input[t] + from_hidden).chunk(4)
             i, f, o = (_hold(torch.sigmoid(v), name, t, clamps) for v, name in ((i, "input"), (f, "forget"), (o, "output")))
@@ -72,17 +78,20 @@ def clamped_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None]
             c = _hold(f * c + i * g, "cell_state", t, clamps)
             h = _hold(o * torch.tanh(c), "hidden", t, clamps)
             step = {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": c, "hidden": h}
+            if w_hr is not None:
+                step["projection"] = w_hr @ h
         elif kind == "GRU":
             i_r, i_z, i_n = from_input[t].chunk(3)
             h_r, h_z, h_n = from_hidden.chunk(3)
             r = _hold(torch.sigmoid(i_r + h_r), "reset", t, clamps)
             z = _hold(torch.sigmoid(i_z + h_z), "update", t, clamps)
             n = _hold(torch.tanh(i_n + r * h_n), "candidate", t, clamps)
-            h = _hold((1 - z) * n + z * h, "hidden", t, clamps)
+            h = _hold((1 - z) * n + z * read, "hidden", t, clamps)
             step = {"reset": r, "update": z, "candidate": n, "hidden": h}
         else:
-            h = _hold(torch.tanh(from_input[t] + from_hidden), "hidden", t, clamps)
+            h = _hold(squash(from_input[t] + from_hidden), "hidden", t, clamps)
             step = {"hidden": h}
+        read = step.get("projection", h)
         for name, value in step.items():
             out[name].append(value)
     return {name: torch.stack(values) for name, values in out.items()}

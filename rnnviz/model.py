@@ -178,6 +178,12 @@ class SentimentModel(nn.Module):
         return 2 if self.rnn.bidirectional else 1
 
     @property
+    def output_size(self) -> int:
+        """Numbers each direction of a layer outputs: proj_size for an LSTM with a projection (a wrapped model's),
+        else hidden_size."""
+        return getattr(self.rnn, "proj_size", 0) or self.config.hidden_size
+
+    @property
     def predicts_next_token(self) -> bool:
         """The head scores every word of the vocabulary: a language model, read as its top next tokens."""
         return self.config.num_classes == self.config.vocab_size

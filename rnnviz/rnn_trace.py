@@ -151,6 +151,9 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
                       c0: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """Gates and states of one layer and direction, in reading order, each (T, H) (the cell state on the CPU).
 
+    For an LSTM with proj_size, "hidden" is h_t = o_t * tanh(c_t) (T, H) and "projection" what the module
+    outputs, r_t = W_hr h_t (T, P); ``layer_output`` picks what the next layer reads.
+
     ``kind`` is ``kernel_kind(rnn)``; ``h0`` (H_out,) and ``c0`` (H,) the initial state (``c0`` None but for LSTM).
     Batched too: x (B, T, D), h0 (B, H_out), c0 (B, H) give (B, T, H) each (right padding is harmless: a step
     never reads a later one).
@@ -184,7 +187,16 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
         np.multiply(keep[:, t], previous, out=c[:, t])
         c[:, t] += written[:, t]
         previous = c[:, t]
-    return {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": torch.from_numpy(c), "hidden": h}
+    states = {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": torch.from_numpy(c), "hidden": h}
+    if w["w_hr"] is not None:  # the kernel gave r_t = W_hr h_t; h_t itself is o_t * tanh(c_t)
+        states.update(hidden=o * torch.tanh(states["cell_state"].to(o.device)), projection=h)
+    return states
+
+
+def layer_output(states: dict[str, Any]) -> Any:
+    """What a layer and direction hands on (to the next layer, the head and its own next step): the projection
+    r_t = W_hr h_t of an LSTM with proj_size, else the hidden state."""
+    return states.get("projection", states["hidden"])
 
 
 @torch.no_grad()
@@ -214,7 +226,7 @@ def trace_rnn(rnn: nn.RNNBase, x: torch.Tensor, hx: Any = None) -> RNNTrace:
                                        None if c0 is None else c0[index])
             per_direction.append({name: value.flip(0) if direction else value for name, value in states.items()})
         layers.append(per_direction)
-        layer_input = torch.cat([d["hidden"] for d in per_direction], dim=1)
+        layer_input = torch.cat([layer_output(d) for d in per_direction], dim=1)
 
     def stack(name: str) -> np.ndarray:
         return np.stack([np.stack([d[name].detach().cpu().numpy() for d in per_direction]) for per_direction in layers]
@@ -225,6 +237,6 @@ def trace_rnn(rnn: nn.RNNBase, x: torch.Tensor, hx: Any = None) -> RNNTrace:
         cell=kind.lower(),
         gates={name: stack(name) for name in gate_names},
         cell_state=stack("cell_state") if kind == "LSTM" else None,
-        hidden=stack("hidden"),
+        hidden=stack("projection" if getattr(rnn, "proj_size", 0) else "hidden"),
         output=layer_input.detach().cpu().numpy().astype(np.float32, copy=False),
     )

@@ -19,7 +19,8 @@ from .analysis import (final_memory_contributions, keep_matrix, margin_readout, 
                        reduce_keep_by_readout)
 from .intervene import Clamp, check_clamps, clamped_states
 from .model import SentimentModel, rnn_backend
-from .rnn_trace import GRU_GATES, LSTM_GATES, StateArrays, direction_states, direction_weights, kernel_kind
+from .rnn_trace import (GRU_GATES, LSTM_GATES, StateArrays, direction_states, direction_weights, kernel_kind,
+                        layer_output)
 
 
 @dataclass
@@ -58,6 +59,12 @@ class Trace(StateArrays):
     """2 for a bidirectional model: then the first axis of every array is a *stream*, layer * 2 + direction
     (0 forward, 1 backward, indexed by input position), and keep_units, keep, keep_read and contributions are
     those of the top layer's forward direction (what it holds at the last token)."""
+    projection: np.ndarray | None = None
+    """(layers, T, P) for an LSTM with ``proj_size`` P: r_t = W_hr h_t, what the module outputs (and the next step,
+    the next layer and the head read); ``hidden`` then holds h_t = o_t * tanh(c_t), one value per cell unit. None
+    otherwise."""
+    nonlinearity: str = "tanh"
+    """A plain RNN's nonlinearity, "tanh" or "relu" (torch.nn.RNN's option); "tanh" for LSTM and GRU."""
 
     @property
     def layer_names(self) -> list[str]:
@@ -67,11 +74,16 @@ class Trace(StateArrays):
         return [f"layer {k // 2} {'backward' if k % 2 else 'forward'}" for k in range(self.num_layers)]
 
     @property
+    def layer_output(self) -> np.ndarray:
+        """(layers, T, H or P): what each layer hands on: ``projection`` for an LSTM with proj_size, else ``hidden``."""
+        return self.hidden if self.projection is None else self.projection
+
+    @property
     def top_output(self) -> np.ndarray:
-        """(T, directions * H): what the head reads at each step (both directions' top states, side by side)."""
+        """(T, directions * H): what the head reads at each step (both directions' top outputs, side by side)."""
         if self.directions == 1:
-            return self.hidden[-1]
-        return np.concatenate([self.hidden[-2], self.hidden[-1]], axis=1)
+            return self.layer_output[-1]
+        return np.concatenate([self.layer_output[-2], self.layer_output[-1]], axis=1)
 
     def is_backward(self, layer: int) -> bool:
         """Whether entry ``layer`` of the arrays reads the text from its end (bidirectional models)."""
@@ -96,8 +108,7 @@ class Trace(StateArrays):
         """Memory held by the trace's arrays, in bytes (for caches bounded by size, not count)."""
         arrays = [*self.gates.values(), self.hidden, self.probs, self.keep_units, self.keep, self.keep_read,
                   self.contributions]
-        if self.cell_state is not None:
-            arrays.append(self.cell_state)
+        arrays += [array for array in (self.cell_state, self.projection) if array is not None]
         return sum(array.nbytes for array in arrays)
 
     @property
@@ -107,6 +118,8 @@ class Trace(StateArrays):
         A model with huge weights can overflow; such numbers are reported, never drawn.
         """
         named = {**self.quantities(), "probs": self.probs}
+        if self.projection is not None:
+            named["projection"] = self.projection
         return [name for name, values in named.items() if not np.isfinite(values).all()]
 
     def keep_matrix(self, layer: int = -1) -> np.ndarray:
@@ -124,15 +137,19 @@ class Trace(StateArrays):
     def to_frame(self) -> pd.DataFrame:
         """Long table, one row per (step, layer, unit, quantity): step, token, layer, unit, quantity, value.
 
-        Quantities are the gates, cell_state (LSTM), hidden, and for the top layer keep and contribution.
+        Quantities are the gates, cell_state (LSTM), hidden, projection (LSTM with proj_size; its units are the P
+        projected ones), and for the top layer keep and contribution.
         """
-        layers, steps, units = self.hidden.shape
+        layers, steps = self.hidden.shape[:2]
         blocks = []
         per_layer = self.quantities()
+        if self.projection is not None:
+            per_layer["projection"] = self.projection
         top_only = {"keep": self.keep_units[None], "contribution": self.contributions[None]}
         for name, values in (*per_layer.items(), *top_only.items()):
             layer_ids = np.arange(layers) if name in per_layer else np.array([layers - self.directions])
-            grid_layer, grid_step, grid_unit = np.meshgrid(layer_ids, np.arange(steps), np.arange(units), indexing="ij")
+            grid_layer, grid_step, grid_unit = np.meshgrid(layer_ids, np.arange(steps), np.arange(values.shape[-1]),
+                                                           indexing="ij")
             blocks.append(pd.DataFrame({
                 "step": grid_step.ravel(), "layer": grid_layer.ravel(), "unit": grid_unit.ravel(),
                 "quantity": name, "value": values.ravel(),
@@ -168,6 +185,8 @@ class Trace(StateArrays):
             "gates": {name: values.tolist() for name, values in self.gates.items()},
             "cell_state": None if self.cell_state is None else self.cell_state.tolist(),
             "hidden": self.hidden.tolist(),
+            "projection": None if self.projection is None else self.projection.tolist(),
+            "nonlinearity": self.nonlinearity,
             "probs": self.probs.tolist(),
             "keep": self.keep.tolist(),
             "keep_read": self.keep_read.tolist(),
@@ -188,7 +207,6 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     with torch.no_grad(), rnn_backend():
         layers, x = _read_streams(model, model.embedding(torch.as_tensor(ids, dtype=torch.long)), interventions)
         probs = torch.softmax(model.head(x), dim=-1).numpy()
-        final_output = x[-1].numpy()
 
     def stack(name: str) -> np.ndarray:
         return np.ascontiguousarray(np.stack([layer[name] for layer in layers]), dtype=np.float32)
@@ -198,7 +216,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     memory = {**gates, "hidden": hidden}  # what the keep scores read (a plain RNN has only the hidden state)
     top = -directions  # the top layer's forward direction: what it holds at the last token
     keep_units = keep_matrix(model.cell, memory, layer=top)
-    readout = margin_readout(model.head, final_output)[: model.config.hidden_size]  # the forward half's units
+    readout = _top_readout(model, hidden[top, -1], x[-1])
     return Trace(
         model_name=model.name,
         cell=model.cell,
@@ -218,7 +236,22 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         n_tokens_total=n_tokens_total,
         cut_reason=model.limit_reason if n_tokens_total > len(tokens) else "",
         directions=directions,
+        projection=stack("projection") if "projection" in layers[0] else None,
+        nonlinearity=getattr(model.rnn, "nonlinearity", "tanh"),
     )
+
+
+def _top_readout(model: SentimentModel, final_hidden: np.ndarray, final_output: torch.Tensor) -> np.ndarray:
+    """(H,) margin_readout of the top layer's forward units at the last token, through its projection (when it has
+    one) and with a bidirectional model's backward half held at its value."""
+    w_hr = direction_weights(model.rnn, model.config.num_layers - 1, 0)["w_hr"]
+    held = final_output[final_output.shape[0] // model.directions:]  # the backward half (empty when unidirectional)
+
+    def head_of_units(units: torch.Tensor) -> torch.Tensor:
+        forward = units if w_hr is None else torch.nn.functional.linear(units, w_hr.detach())
+        return model.head(torch.cat([forward, held]) if len(held) else forward)
+
+    return margin_readout(head_of_units, final_hidden)
 
 
 def _read_streams(model: SentimentModel, x: torch.Tensor,
@@ -231,7 +264,8 @@ def _read_streams(model: SentimentModel, x: torch.Tensor,
     reads the text reversed, so its clamps and results are turned round to input order."""
     kind, directions, steps = kernel_kind(model.rnn), model.directions, len(x)
     count = model.config.num_layers * directions
-    zeros = x.new_zeros(model.config.hidden_size)
+    h0 = x.new_zeros(model.output_size)
+    c0 = x.new_zeros(model.config.hidden_size)
     streams = []
     for layer in range(model.config.num_layers):
         outputs = []
@@ -244,11 +278,11 @@ def _read_streams(model: SentimentModel, x: torch.Tensor,
                           for clamp in interventions if clamp.layer % count == layer * directions + direction]
                 result = clamped_states(kind, source, weights, clamps)
             else:
-                result = direction_states(kind, source, weights, zeros, zeros)
+                result = direction_states(kind, source, weights, h0, c0)
             if direction:
                 result = {name: value.flip(0) for name, value in result.items()}
             streams.append({name: value.numpy() for name, value in result.items()})
-            outputs.append(result["hidden"])
+            outputs.append(layer_output(result))
         x = torch.cat(outputs, dim=1) if directions == 2 else outputs[0]
     return streams, x
 

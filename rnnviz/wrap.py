@@ -101,22 +101,28 @@ def wrap(module: nn.Module, tokenizer: Any, rnn: str | None = None, embedding: s
     exactly one nn.Embedding, one nn.LSTM / nn.GRU / nn.RNN, and one direct child with weights that holds neither
     (the head, applied to the top layer's output at each step). ``tokenizer``: see rnnviz.tokenizers. ``labels`` default to
     "class 0", "class 1", ... When the module's forward takes a (1, T) id tensor, a short probe checks that
-    embedding -> rnn -> head reproduces it; ValueError says what does not fit. Recurrent modules may be
-    bidirectional (the head then reads both directions' output at each step); LSTM proj_size and relu nn.RNN are
-    refused (rnnviz.trace_rnn reads them). CPU only.
+    embedding -> rnn -> head reproduces it; ValueError says what does not fit. Every option of the recurrent module
+    is read: layers, bidirectional (the head then reads both directions' output at each step), batch_first,
+    bias=False, LSTM proj_size (the trace then holds each cell unit's h_t and the projection the module outputs),
+    tanh or relu nn.RNN. Weights must be on the CPU (ValueError otherwise; rnnviz.trace_rnn traces a module on
+    the GPU).
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"wrap reads a torch.nn.Module, not {type(module).__name__}")
+    devices = sorted({str(p.device) for p in module.parameters()} - {"cpu"})
+    if devices:
+        raise ValueError(f"rnnviz.wrap reads models on the CPU, and this one has weights on {', '.join(devices)}: "
+                         "wrap module.cpu() (rnnviz.trace_rnn traces a recurrent module on the GPU where it is)")
     text_reader = reader(tokenizer)
     embedding_module = _submodule(module, embedding, (nn.Embedding,), "embedding")
     rnn_module = _submodule(module, rnn, RECURRENT, "rnn")
-    _check_recurrent(rnn_module)
     if embedding_module.embedding_dim != rnn_module.input_size:
         raise ValueError(f"the embedding gives {embedding_module.embedding_dim} numbers per token but the recurrent "
                          f"module reads {rnn_module.input_size}")
     head_module = _submodule(module, head, (nn.Module,), "head") if head else _find_head(module)
     with evaluating(module):
-        classes = _head_outputs(head_module, rnn_module.hidden_size * (2 if rnn_module.bidirectional else 1))
+        output_size = getattr(rnn_module, "proj_size", 0) or rnn_module.hidden_size
+        classes = _head_outputs(head_module, output_size * (2 if rnn_module.bidirectional else 1))
     labels = [f"class {k}" for k in range(classes)] if labels is None else [str(label) for label in labels]
     if len(labels) != classes:
         raise ValueError(f"{len(labels)} labels for a head with {classes} outputs")
@@ -159,15 +165,6 @@ def _find_head(module: nn.Module) -> nn.Module:
         raise ValueError(f"cannot tell which module is the head (applied to the top layer's output): {found_text}; "
                          "name it with head=... (wrap several layers in one nn.Sequential)")
     return module.get_submodule(candidates[0])
-
-
-def _check_recurrent(rnn: nn.RNNBase) -> None:
-    """ValueError for what the trace of a wrapped model does not read yet, pointing to rnnviz.trace_rnn."""
-    elsewhere = "; trace the recurrent module itself with rnnviz.trace_rnn(rnn, x), which reads every option"
-    if getattr(rnn, "proj_size", 0):
-        raise ValueError("rnnviz.wrap reads LSTMs without proj_size for now" + elsewhere)
-    if isinstance(rnn, nn.RNN) and rnn.nonlinearity != "tanh":
-        raise ValueError("rnnviz.wrap reads tanh nn.RNN modules for now" + elsewhere)
 
 
 @torch.no_grad()

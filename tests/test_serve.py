@@ -54,6 +54,32 @@ def build_tagger():
     return rnnviz.wrap(Tagger(), {w: i for i, w in enumerate(WORDS)}, labels=["O", "B", "I"], name="my-tagger")
 
 
+class Projected(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(len(WORDS), 8, padding_idx=0)
+        self.lstm = nn.LSTM(8, 6, num_layers=2, proj_size=3, batch_first=True)
+        self.out = nn.Linear(3, 2)
+
+
+def build_projected():
+    torch.manual_seed(0)
+    return rnnviz.wrap(Projected(), {w: i for i, w in enumerate(WORDS)}, name="my-projected-lstm")
+
+
+class Relu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(len(WORDS), 8, padding_idx=0)
+        self.rnn = nn.RNN(8, 6, nonlinearity="relu", batch_first=True)
+        self.out = nn.Linear(6, 2)
+
+
+def build_relu():
+    torch.manual_seed(0)
+    return rnnviz.wrap(Relu(), {w: i for i, w in enumerate(WORDS)}, name="my-relu-rnn")
+
+
 def not_a_model():
     return 42
 '''
@@ -101,6 +127,16 @@ def test_a_bidirectional_model_opens_in_every_view_with_a_direction_picker(facto
     direction = app.radio(key="direction")
     assert direction.options == ["forward →", "backward ←"]
     direction.set_value("backward ←").run()
+    assert_clean(app)
+
+
+@pytest.mark.parametrize("view", [v for v in VIEWS if v not in ("LSTM vs GRU",)])
+@pytest.mark.parametrize("factory_function", ["build_projected", "build_relu"])
+def test_an_lstm_with_a_projection_and_a_relu_rnn_open_in_every_view(factory, monkeypatch, view, factory_function):
+    monkeypatch.setenv(FACTORY_ENV, f"{factory}:{factory_function}")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["view"] = view
+    app.run()
     assert_clean(app)
 
 

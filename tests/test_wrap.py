@@ -282,14 +282,6 @@ def test_what_a_bidirectional_model_cannot_do_is_refused_plainly():
     assert occlusion.scores[2] == pytest.approx(occlusion.margin - margin_without, abs=1e-4)
 
 
-def test_an_lstm_with_a_projection_is_refused_pointing_to_trace_rnn():
-    module = MLPClassifier()
-    module.encoder = nn.LSTM(6, 8, batch_first=True, proj_size=4)
-    module.classifier = nn.Linear(4, 2)
-    with pytest.raises(ValueError, match="proj_size.*rnnviz.trace_rnn"):
-        rnnviz.wrap(module, VOCAB, head="classifier")
-
-
 def test_a_head_with_several_candidates_or_one_output_is_refused_plainly():
     module = MLPClassifier()
     module.extra = nn.Linear(8, 2)

@@ -47,7 +47,10 @@ def model_caption(model: rnnviz.SentimentModel) -> None:
     judged = bool(readable_examples(model)) and not model.predicts_next_token
     misread = misread_examples(model) if judged else []
     st.sidebar.caption(
-        f"{model.cell.upper()}, {config.num_layers} layer(s) × {config.hidden_size} units, {config.vocab_size:,} words"
+        f"{model.cell.upper()}{' (relu)' if getattr(model.rnn, 'nonlinearity', '') == 'relu' else ''}"
+        f"{', bidirectional' if model.directions == 2 else ''}, {config.num_layers} layer(s) × {config.hidden_size} units"
+        f"{f' projected to {model.output_size}' if model.output_size != config.hidden_size else ''}, "
+        f"{config.vocab_size:,} words"
         + (f"; test accuracy {accuracy:.1%}" if isinstance(accuracy, float) else "")
         + (f"; negation probe {probe:.0%}" if isinstance(probe, float) else "")
         + (f". Misreads the curated example(s): {', '.join(misread)}." if misread else

@@ -37,8 +37,8 @@ def tint_scale(quantity: str, index: CorpusIndex, unit: int, layer: int) -> Tint
 
 
 def render(ctx: ViewContext) -> None:
-    if ctx.model.directions != 1:
-        st.info("The corpus index reads unidirectional models only; this one is bidirectional.")
+    if corpus.unreadable(ctx.model):
+        st.info(f"No corpus explorer for this model: {corpus.unreadable(ctx.model)}.")
         return
     indexes = corpus.available_indexes(ctx.model)
     if not indexes:

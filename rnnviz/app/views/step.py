@@ -34,7 +34,7 @@ def render(ctx: ViewContext) -> None:
     unit = st.selectbox("Unit", ctx.units, key="step_unit")
     detail = analysis.step_detail(ctx.model, tr, ctx.layer, step)
     st.markdown(f"At token **{literal(tr.tokens[step])}** (position {step}), unit {unit} "
-                f"{analysis.describe_step(tr.cell, detail, unit, first=step == (last if tr.is_backward(ctx.layer) else 0))}.")
+                f"{analysis.describe_step(tr.cell, detail, unit, first=step == (last if tr.is_backward(ctx.layer) else 0), nonlinearity=tr.nonlinearity)}.")
     scores = f"This token's scores: keep {tr.keep[step]:.3g} (all units), {tr.keep_read[step]:.3g} (units the prediction reads)"
     if "decided" in available_tints(tr):
         decided = attribution(ctx, "decomposition")
@@ -47,8 +47,12 @@ def render(ctx: ViewContext) -> None:
     maths, bars = st.columns([3, 2])
     v = {name: float(values[unit]) for name, values in detail.items()}
     with maths:
-        for line in equations.step_equations(tr.cell, v):
+        for line in equations.step_equations(tr.cell, v, tr.nonlinearity):
             st.latex(line)
+        if tr.projection is not None:
+            st.caption(f"This LSTM projects its state: the next step, the next layer and the head read "
+                       f"r_t = W_hr h_t, {tr.projection.shape[2]} numbers mixed from all {tr.hidden_size} units "
+                       "(the projection heatmap shows them).")
         if tr.cell == "lstm":
             bar_values, gates = {k: v[k] for k in ("i", "f", "g", "o", "c", "h")}, {"i", "f", "o"}
         elif tr.cell == "rnn":
