@@ -198,3 +198,17 @@ def test_a_language_model_reads_as_its_five_likeliest_next_tokens(tmp_path, monk
     assert_clean(app)
     [frame] = app.dataframe
     assert list(frame.value.columns)[:3] == ["step", "token", "next 1"] and not app.get("plotly_chart")
+
+
+def test_the_export_snippet_of_a_served_model_rebuilds_it_and_reproduces_the_trace(factory, monkeypatch):
+    monkeypatch.setenv(FACTORY_ENV, f"{factory}:build")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params["view"] = "Export"
+    app.query_params["text"] = "the film was not good at all"
+    app.run()
+    assert_clean(app)
+    [code] = [element.value for element in app.main if element.type == "code"]
+    assert f"build_model('{factory}:build')" in code
+    namespace: dict = {}
+    exec(code.replace("tr.to_frame()", "frame = tr.to_frame()"), namespace)
+    assert namespace["tr"].model_name == "my-gru" and namespace["tr"].tokens[-1] == "all"

@@ -21,6 +21,8 @@ class ViewContext:
     """The tokens charts show (a full window of a long text)."""
     shipped: bool
     """The model is one of the shipped ones (not an upload)."""
+    load_code: str
+    """Python that sets ``model`` to this model outside the dashboard (rnnviz.load, or the served factory)."""
     shipped_names: list[str]
     """Shipped models that loaded, for views that compare models."""
     trace_text: Callable[[str], rnnviz.Trace]

@@ -72,6 +72,16 @@ def local_model(spec: str) -> rnnviz.SentimentModel:
     return build_model(spec)
 
 
+def load_code(name: str, shipped: bool) -> str:
+    """Python that sets ``model`` to the model named ``name`` outside the dashboard (the export view's snippet)."""
+    if shipped:
+        return f"model = rnnviz.load({name!r})"
+    spec = os.environ.get(FACTORY_ENV)
+    if spec and local_model(spec).name == name:
+        return f"from rnnviz.factory import build_model\nmodel = build_model({spec!r})  # the served FILE.py:FUNCTION"
+    return 'model = rnnviz.load("path/to/NAME.safetensors")  # your uploaded checkpoint'
+
+
 def served_model() -> rnnviz.SentimentModel | None:
     """The local model this server was started with, or None for a plain ``streamlit run app.py``."""
     spec = os.environ.get(FACTORY_ENV)

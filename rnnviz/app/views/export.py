@@ -16,10 +16,9 @@ SNIPPET_TEXT_CHARS = 300
 
 def snippet(ctx: ViewContext) -> str:
     """Python that recomputes this page's trace."""
-    model = repr(ctx.trace.model_name) if ctx.shipped else '"path/to/NAME.safetensors"  # your uploaded checkpoint'
     text = (repr(ctx.text) if len(ctx.text) <= SNIPPET_TEXT_CHARS
             else 'open("review.txt", encoding="utf-8").read()  # the text you traced')
-    return (f"import rnnviz\nmodel = rnnviz.load({model})\ntext = {text}\ntr = rnnviz.trace(model, text)\n"
+    return (f"import rnnviz\n{ctx.load_code}\ntext = {text}\ntr = rnnviz.trace(model, text)\n"
             "tr.to_frame()  # the same numbers, one row per step, layer, unit and quantity")
 
 
