@@ -24,6 +24,16 @@ GRU_GATES = ("reset", "update", "candidate")
 _KERNELS = {"LSTM": torch.lstm, "GRU": torch.gru, "RNN_TANH": torch.rnn_tanh, "RNN_RELU": torch.rnn_relu}
 
 
+def activation_key(key: str | tuple) -> tuple[str, int, int]:
+    """(name, layer, direction) of a cache-style key: "forget" (top layer, direction 0), ("forget", 0) or
+    ("hidden", -1, 1)."""
+    name, *where = key if isinstance(key, tuple) else (key,)
+    if len(where) > 2 or not all(isinstance(k, (int, np.integer)) for k in where):
+        raise KeyError(f"index a trace as tr[name], tr[name, layer] or tr[name, layer, direction], not {key!r}")
+    layer, direction = (*where, 0)[:2] if where else (-1, 0)
+    return name, int(layer), int(direction)
+
+
 class StateArrays:
     """What every trace holds, layers first: ``gates`` by name, ``cell_state`` (LSTM, else None) and ``hidden``."""
 
@@ -68,10 +78,7 @@ class RNNTrace(StateArrays):
 
         A bare name means the top layer, direction 0 (like TransformerLens's activation cache).
         """
-        name, *where = key if isinstance(key, tuple) else (key,)
-        layer, direction = (*where, -1, 0)[:2] if len(where) < 2 else where[:2]
-        if len(where) == 1:
-            layer, direction = where[0], 0
+        name, layer, direction = activation_key(key)
         quantities = self.quantities()
         if name not in quantities:
             raise KeyError(f"{name!r} is not in this trace; it has {', '.join(quantities)}")

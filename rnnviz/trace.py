@@ -19,8 +19,8 @@ from .analysis import (final_memory_contributions, keep_matrix, margin_readout, 
                        reduce_keep_by_readout)
 from .intervene import Clamp, check_clamps, clamped_states
 from .model import SentimentModel, rnn_backend
-from .rnn_trace import (GRU_GATES, LSTM_GATES, StateArrays, direction_states, direction_weights, kernel_kind,
-                        layer_output)
+from .rnn_trace import (GRU_GATES, LSTM_GATES, StateArrays, activation_key, direction_states, direction_weights,
+                        kernel_kind, layer_output)
 
 
 @dataclass
@@ -84,6 +84,21 @@ class Trace(StateArrays):
         if self.directions == 1:
             return self.layer_output[-1]
         return np.concatenate([self.layer_output[-2], self.layer_output[-1]], axis=1)
+
+    def __getitem__(self, key: str | tuple) -> np.ndarray:
+        """``tr["forget", 0]`` -> (T, H) of layer 0 (direction 0); ``tr["hidden", -1, 1]``: top layer, backward; a
+        bare name means the top layer's forward direction. Names: the quantities, and "projection" when there is one.
+        """
+        name, layer, direction = activation_key(key)
+        named = {**self.quantities(), **({"projection": self.projection} if self.projection is not None else {})}
+        if name not in named:
+            raise KeyError(f"{name!r} is not in this trace; it has {', '.join(named)}")
+        if not -self.directions <= direction < self.directions:
+            raise IndexError(f"direction {direction} does not exist: this model reads {self.directions} way(s)")
+        layers = self.num_layers // self.directions
+        if not -layers <= layer < layers:
+            raise IndexError(f"layer {layer} does not exist: this model has {layers}")
+        return named[name][layer % layers * self.directions + direction % self.directions]
 
     def is_backward(self, layer: int) -> bool:
         """Whether entry ``layer`` of the arrays reads the text from its end (bidirectional models)."""

@@ -213,6 +213,20 @@ def test_a_bidirectional_module_is_traced_as_streams_equal_to_the_module():
     assert set(frame["direction"]) == {0, 1} and set(frame["layer"]) == {0, 1}
 
 
+def test_a_trace_is_indexed_by_name_layer_and_direction_like_trace_rnn():
+    module = BidirectionalTagger()
+    tr = rnnviz.trace(rnnviz.wrap(module, VOCAB, labels=["O", "B", "I"]), TEXT)
+    reference = rnnviz.trace_rnn(module.encoder, module.embed(torch.tensor(tr.token_ids)))
+    for key in ["forget", ("forget", 0), ("hidden", -1, 1), ("cell_state", 1, 0), ("input", 0, -1)]:
+        np.testing.assert_allclose(tr[key], reference[key], atol=1e-6)
+    with pytest.raises(KeyError, match="reset"):
+        tr["reset", 0]
+    with pytest.raises(IndexError, match="direction 2"):
+        tr["hidden", 0, 2]
+    with pytest.raises(IndexError, match="layer 2"):
+        tr["hidden", 2]
+
+
 def test_a_bidirectional_model_predicts_padded_batches_as_it_reads_each_text_alone():
     model = rnnviz.wrap(BidirectionalTagger(), VOCAB, labels=["O", "B", "I"])
     texts = ["the movie", TEXT, "fun", "the plot was not bad at all"]
