@@ -240,12 +240,13 @@ class _Accumulator:
         bin_of = (values - start).mul_(HISTOGRAM_BINS / (stop - start)).clamp_(0, HISTOGRAM_BINS - 1).long()
         bin_of += torch.arange(values.shape[1]) * HISTOGRAM_BINS
         self.bins += torch.bincount(bin_of.ravel(), minlength=self.bins.numel())
-        self._keep_highest(values, positions)
+        self._keep_highest(values, positions, high)
         self.word_sums.index_add_(0, token_ids, values)
 
-    def _keep_highest(self, values: torch.Tensor, positions: torch.Tensor) -> None:
-        """Merge the batch into the running top k, looking only at the units where a value beats the k-th best."""
-        units = torch.nonzero((values > self.top_values[-1]).any(0)).ravel()
+    def _keep_highest(self, values: torch.Tensor, positions: torch.Tensor, batch_high: torch.Tensor) -> None:
+        """Merge the batch into the running top k, looking only at the units whose batch maximum ``batch_high``
+        beats the k-th best."""
+        units = torch.nonzero(batch_high > self.top_values[-1]).ravel()
         if not len(units):
             return
         batch = values[:, units]
