@@ -55,16 +55,21 @@ def build_tagger():
 
 
 class Projected(nn.Module):
-    def __init__(self):
+    def __init__(self, bidirectional=False):
         super().__init__()
         self.embed = nn.Embedding(len(WORDS), 8, padding_idx=0)
-        self.lstm = nn.LSTM(8, 6, num_layers=2, proj_size=3, batch_first=True)
-        self.out = nn.Linear(3, 2)
+        self.lstm = nn.LSTM(8, 6, num_layers=2, proj_size=3, batch_first=True, bidirectional=bidirectional)
+        self.out = nn.Linear(6 if bidirectional else 3, 2)
 
 
 def build_projected():
     torch.manual_seed(0)
     return rnnviz.wrap(Projected(), {w: i for i, w in enumerate(WORDS)}, name="my-projected-lstm")
+
+
+def build_projected_bidirectional():
+    torch.manual_seed(0)
+    return rnnviz.wrap(Projected(bidirectional=True), {w: i for i, w in enumerate(WORDS)}, name="my-projected-bilstm")
 
 
 class Relu(nn.Module):
@@ -131,7 +136,7 @@ def test_a_bidirectional_model_opens_in_every_view_with_a_direction_picker(facto
 
 
 @pytest.mark.parametrize("view", [v for v in VIEWS if v not in ("LSTM vs GRU",)])
-@pytest.mark.parametrize("factory_function", ["build_projected", "build_relu"])
+@pytest.mark.parametrize("factory_function", ["build_projected", "build_projected_bidirectional", "build_relu"])
 def test_an_lstm_with_a_projection_and_a_relu_rnn_open_in_every_view(factory, monkeypatch, view, factory_function):
     monkeypatch.setenv(FACTORY_ENV, f"{factory}:{factory_function}")
     app = AppTest.from_file(APP, default_timeout=120)
