@@ -144,7 +144,8 @@ def unit_effects(model: "SentimentModel", trace: "Trace", layer: int = -1) -> np
     """(H,) effect of each unit of ``layer`` on the final prediction: gradient x activation, summed over steps.
 
     The score is the predicted class's logit minus the mean logit. For the top layer this is exactly
-    h_T[u] * (w_pred[u] - mean_k w_k[u]); for lower layers the gradient flows through the layers above.
+    h_T[u] * (w_pred[u] - mean_k w_k[u]) (through W_hr^T when projected); for lower layers the gradient flows
+    through the layers above.
     For a bidirectional model ``layer`` is a stream (trace.layer_names) and the layers above read both directions.
     For an LSTM with proj_size the units are the cell's (h_t = o_t * tanh(c_t)), read through the projection.
     """

@@ -28,6 +28,7 @@ import torch
 from .model import SentimentModel, pad_batch, rnn_backend
 from .progress import progress as progress_bar
 from .rnn_trace import LSTM_GATES, GRU_GATES, direction_states, direction_weights, kernel_kind, layer_output
+from .text import UNK
 
 FORMAT = "rnnviz-corpus-index"
 FORMAT_VERSION = 1
@@ -265,7 +266,7 @@ def _column_counts(mask: torch.Tensor) -> torch.Tensor:
     return mask.view(torch.uint8).sum(0, dtype=torch.int32)
 
 
-def _layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+def layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, torch.Tensor]]:
     """Every quantity of every layer for a right-padded batch (B, T): a list (layers) of name -> (B, T, H)."""
     kind = kernel_kind(model.rnn)
     x = model.embedding(ids)
@@ -295,8 +296,8 @@ def encode_corpus(model: SentimentModel, texts: Iterable[str],
                   names: dict[int, str] | None = None) -> tuple[list[str], list[list[int]]]:
     """The texts that have tokens, and their ids cut to the model's max_tokens (as a trace reads them).
 
-    ``names``, when given, collects the token string of every id read (a wrapped model's tokenizer names its ids
-    only as it reads them)."""
+    ``names``, when given, collects the first token string read for each id (a wrapped model's tokenizer names
+    its ids only as it reads them); the unknown-word id, which stands for many words, is left out."""
     kept, encoded = [], []
     for text in texts:
         tokens, ids = model.read(text)
@@ -304,7 +305,8 @@ def encode_corpus(model: SentimentModel, texts: Iterable[str],
             kept.append(text)
             encoded.append(ids[: model.max_tokens])
             if names is not None:
-                names.update(zip(ids, tokens))
+                for token_id, token in zip(ids, tokens):
+                    names.setdefault(token_id, token)
     return kept, encoded
 
 
@@ -314,7 +316,8 @@ def _vocabulary(model: SentimentModel, names: dict[int, str]) -> list[str]:
     tokens = getattr(model.vocab, "tokens", None)
     if tokens is not None:
         return list(tokens)
-    return [names.get(i, f"<id {i}>") for i in range(model.config.vocab_size)]
+    named = {**names, model.vocab.unk_id: UNK} if model.vocab.unk_id >= 0 else names
+    return [named.get(i, f"<id {i}>") for i in range(model.config.vocab_size)]
 
 
 def unreadable(model: SentimentModel) -> str:
@@ -359,7 +362,7 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
             mask = torch.arange(ids.shape[1])[None, :] < batch_lengths[:, None]
             positions = (torch.as_tensor(offsets[batch])[:, None] + torch.arange(ids.shape[1])[None, :])[mask]
             read_ids = ids[mask]
-            for layer, per_layer in enumerate(_layer_states(model, ids)):
+            for layer, per_layer in enumerate(layer_states(model, ids)):
                 for accumulator in accumulators[layer]:
                     accumulator.add(per_layer[accumulator.quantity][mask].float(), positions, read_ids)
                 if states is not None and layer == layers - 1:

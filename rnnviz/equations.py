@@ -60,15 +60,16 @@ def rnn_equation(nonlinearity: str = "tanh") -> str:
     return RNN[0] if nonlinearity == "tanh" else RNN[0].replace(r"\tanh", r"\operatorname{ReLU}")
 
 
-def step_equations(cell: str, v: Mapping[str, float], nonlinearity: str = "tanh") -> list[str]:
+def step_equations(cell: str, v: Mapping[str, float], nonlinearity: str = "tanh", projected: bool = False) -> list[str]:
     """One unit's equations at one step with its numbers substituted (``v``: one unit of ``analysis.step_detail``).
 
     ``cell`` is "lstm", "gru" or "rnn" (``nonlinearity`` "tanh" or "relu"); ``v`` holds the keys ``step_detail``
-    gives for that cell."""
+    gives for that cell. A ``projected`` LSTM (proj_size) reads r_{t-1} = W_hr h_{t-1} in its gates."""
     n = {name: f"{float(value):.3f}" for name, value in v.items()}
     x = {name: factor(float(value)) for name, value in v.items()}
     if cell == "lstm":
-        gates = [_two_lines(LSTM[k], rf"{function}({n[f'pre_{g}']}) = {n[g]}")
+        symbols = [line.replace("h_{t-1}", "r_{t-1}") if projected else line for line in LSTM]
+        gates = [_two_lines(symbols[k], rf"{function}({n[f'pre_{g}']}) = {n[g]}")
                  for k, (g, function) in enumerate((("i", r"\sigma"), ("f", r"\sigma"), ("g", r"\tanh"), ("o", r"\sigma")))]
         return [
             *gates,

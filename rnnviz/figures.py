@@ -2,8 +2,8 @@
 
 Usable in a notebook as in the app. Conventions kept everywhere:
 - one colour scale per kind of quantity, all colour-blind safe, with fixed ranges: gates and keep
-  scores 0..1 (Viridis / Cividis), candidate and hidden state -1..1 (diverging RdBu), cell state
-  symmetric around 0 at its largest magnitude;
+  scores 0..1 (Viridis / Cividis), candidate and hidden state -1..1 (diverging RdBu), cell state,
+  an LSTM's projection and a relu RNN's state symmetric around 0 at their largest magnitude;
 - every piece of user text (tokens) is HTML-escaped before Plotly sees it, since Plotly renders a
   subset of HTML tags in labels and hover text;
 - x positions are token indices, so repeated words stay distinct and zoom works.
@@ -139,9 +139,9 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
                    stop: int | None) -> _HeatmapPanel:
     stop = len(tr.tokens) if stop is None else min(stop, len(tr.tokens))
     units = list(range(tr.hidden_size)) if units is None else list(units)
-    if quantity == "projection":
+    if quantity == "projection":  # its own units, unrelated to the cell's: as many, those that move most
         full = tr.projection[layer]
-        units = [u for u in units if u < full.shape[1]] or list(range(min(len(units), full.shape[1])))
+        units = np.argsort(-full.var(axis=0), kind="stable")[: len(units)].tolist()
     else:
         full = tr.keep_matrix(layer) if quantity == "keep" else tr.quantities()[quantity][layer]
     scale = colour_scale(quantity, full, unbounded=quantity == "hidden" and tr.nonlinearity == "relu")
@@ -161,8 +161,14 @@ def _heatmap_panel(tr: Trace, quantity: str, layer: int, units: Sequence[int] | 
         xaxis=_token_axis(tr, start, stop),
         yaxis=dict(title=dict(text="unit"), type="category", autorange="reversed", automargin=False, dtick=1,
                    tickfont=dict(size=UNIT_FONT_PX, color="#222")),
-        title=QUANTITY_TITLES.get(quantity, quantity) + (f" · {tr.layer_names[layer % tr.num_layers]}" if tr.num_layers > 1 else ""),
+        title=_panel_title(tr, quantity) + (f" · {tr.layer_names[layer % tr.num_layers]}" if tr.num_layers > 1 else ""),
     )
+
+
+def _panel_title(tr: Trace, quantity: str) -> str:
+    if quantity == "hidden" and tr.projection is not None:
+        return "Hidden state h = o ⊙ tanh(c) (projected to r before anything reads it)"
+    return QUANTITY_TITLES.get(quantity, quantity)
 
 
 def heatmap(tr: Trace, quantity: str, layer: int = -1, units: Sequence[int] | None = None,
@@ -178,7 +184,7 @@ def heatmap(tr: Trace, quantity: str, layer: int = -1, units: Sequence[int] | No
 
 def heatmap_panels(tr: Trace) -> list[str]:
     """The panels ``gate_heatmaps`` can draw for a trace, in order: its gates and states, the projection (an LSTM
-    with proj_size: the chosen units that it has, else its first ones), then "keep"."""
+    with proj_size: as many of its own units as the others show, those that vary most), then "keep"."""
     return [*tr.quantities(), *(["projection"] if tr.projection is not None else []), "keep"]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .corpus import STATE_SCALE, CorpusIndex
+from .corpus import STATE_SCALE, CorpusIndex, layer_states
 from .model import SentimentModel, evaluating, length_sorted_batches, rnn_backend
 
 CONTEXT = 4
@@ -54,12 +54,17 @@ def match_spans(values: np.ndarray, offsets: np.ndarray, length: int, threshold:
 
 @torch.no_grad()
 def top_layer_hidden(model: SentimentModel, index: CorpusIndex, units: Sequence[int]) -> np.ndarray:
-    """The exact top-layer hidden state of ``units`` at every corpus position, (N, U) float32 (one forward pass)."""
+    """The exact top-layer hidden state of ``units`` at every corpus position, (N, U) float32 (one forward pass).
+
+    For an LSTM with proj_size the units are the cell's, h_t = o_t * tanh(c_t), as in the index and the trace."""
     values = np.zeros((index.n_tokens, len(units)), dtype=np.float32)
     texts = [index.token_ids[index.offsets[i] : index.offsets[i + 1]].tolist() for i in range(len(index.texts))]
     with evaluating(model), rnn_backend():
         for batch, ids, lengths in length_sorted_batches(model, texts, BATCH_SIZE):
-            hidden, _ = model.recur(model.embedding(ids))
+            if model.output_size == model.config.hidden_size:
+                hidden, _ = model.recur(model.embedding(ids))
+            else:
+                hidden = layer_states(model, ids)[-1]["hidden"]
             for row, i in enumerate(batch):
                 values[index.offsets[i] : index.offsets[i + 1]] = hidden[row, : lengths[row], units].numpy()
     return values

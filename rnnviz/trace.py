@@ -40,7 +40,7 @@ class Trace(StateArrays):
     cell_state: np.ndarray | None
     hidden: np.ndarray
     probs: np.ndarray
-    """(T, n_classes): the head applied to the top layer's hidden state after each token."""
+    """(T, n_classes): the head applied to the top layer's output after each token (``top_output``)."""
     keep_units: np.ndarray
     """(T, H), top layer: share of what token t wrote into unit u that is still there at the end (a plain RNN keeps
     no write as written: 1 for the last token, 0 before; see rnnviz.analysis)."""
@@ -80,7 +80,8 @@ class Trace(StateArrays):
 
     @property
     def top_output(self) -> np.ndarray:
-        """(T, directions * H): what the head reads at each step (both directions' top outputs, side by side)."""
+        """(T, directions * H, or * P when projected): what the head reads at each step (both directions' top
+        outputs, side by side)."""
         if self.directions == 1:
             return self.layer_output[-1]
         return np.concatenate([self.layer_output[-2], self.layer_output[-1]], axis=1)
@@ -88,6 +89,8 @@ class Trace(StateArrays):
     def __getitem__(self, key: str | tuple) -> np.ndarray:
         """``tr["forget", 0]`` -> (T, H) of layer 0 (direction 0); ``tr["hidden", -1, 1]``: top layer, backward; a
         bare name means the top layer's forward direction. Names: the quantities, and "projection" when there is one.
+        For an LSTM with proj_size, "hidden" is h_t per cell unit here, while trace_rnn's "hidden" is the module's
+        output r_t (this trace's "projection").
         """
         name, layer, direction = activation_key(key)
         named = {**self.quantities(), **({"projection": self.projection} if self.projection is not None else {})}

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import rnnviz
-from rnnviz import analysis, corpus, equations, figures
+from rnnviz import analysis, corpus, equations, figures, patterns
 from rnnviz.wrap import WrappedModel
 
 WORDS = "the movie was not bad at all but boring plot fun".split()
@@ -110,12 +110,10 @@ def test_unit_effects_read_the_cell_units_through_the_projection(projected):
     np.testing.assert_allclose(analysis.unit_effects(projected, tr), tr.hidden[-1, -1] * through_projection, atol=1e-5)
 
 
-def test_attributions_of_a_projected_lstm_add_up_to_its_margin():
+def test_attributions_of_a_projected_lstm_add_up_to_its_margin_and_occlusion_rereads():
     model = rnnviz.wrap(Projected(layers=1), VOCAB)
-    for method in ("decomposition", "occlusion"):
-        att = rnnviz.attribute(model, TEXT, method=method)
-        if method == "decomposition":
-            assert att.scores.sum() + att.rest == pytest.approx(att.margin, abs=1e-5)
+    decomposition = rnnviz.attribute(model, TEXT, method="decomposition")
+    assert decomposition.scores.sum() + decomposition.rest == pytest.approx(decomposition.margin, abs=1e-5)
     occlusion = rnnviz.attribute(model, TEXT, method="occlusion")
     without_third = " ".join(word for k, word in enumerate(TEXT.split()) if k != 2)
     logits = np.log(model.predict_proba(without_third)[0])
@@ -124,7 +122,7 @@ def test_attributions_of_a_projected_lstm_add_up_to_its_margin():
 
 
 def test_interventions_on_a_projected_lstm_project_the_clamped_state(projected):
-    plain = rnnviz.trace(projected, TEXT)
+    plain = rnnviz.trace(projected, TEXT)  # a clamp on no unit takes the step-by-step path and changes nothing
     np.testing.assert_allclose(rnnviz.trace(projected, TEXT, interventions=[
         rnnviz.Clamp("forget", 0.5, layer=0, units=[])]).projection, plain.projection, atol=1e-6)
     silenced = rnnviz.trace(projected, TEXT, interventions=[rnnviz.Clamp("hidden", 0.0, layer=0, units=[5])])
@@ -142,7 +140,12 @@ def test_a_projected_trace_exports_its_projection_with_its_own_units(projected):
     assert tr.to_dict()["projection"] == tr.projection.tolist()
     assert "projection" in figures.heatmap_panels(tr)
     figure = figures.gate_heatmaps(tr, units=[1, 6], panels=["hidden", "projection"])
-    assert [panel.y for panel in figure.data] == [("1", "6"), ("1",)]
+    moving_most = np.argsort(-tr.projection[-1].var(axis=0))[:2]
+    assert [panel.y for panel in figure.data] == [("1", "6"), tuple(str(u) for u in moving_most)]
+    np.testing.assert_array_equal(tr["projection", 0], tr.projection[0])
+    assert tr["hidden"].shape == (4, 8)  # the cell's units; trace_rnn's "hidden" is the projection
+    reference = rnnviz.trace_rnn(projected.rnn, projected.embedding(torch.tensor(tr.token_ids)))
+    np.testing.assert_allclose(reference["hidden", 1], tr["projection", 1], atol=1e-6)
 
 
 def test_the_corpus_index_reads_the_cell_units_of_a_projected_lstm(projected):
@@ -153,6 +156,23 @@ def test_the_corpus_index_reads_the_cell_units_of_a_projected_lstm(projected):
     assert top["value"] == pytest.approx(max(traced), abs=1e-5)
     assert top["token"] in TEXT.split() + ["not", "bad", "at", "all", "boring"]  # named by the tokenizer
     assert tr.hidden.shape[2] == index.hidden_size == 8
+
+
+def test_pattern_search_on_a_projected_lstm_reads_the_cell_units_in_both_modes(projected):
+    texts = [TEXT, "not bad at all", "boring plot", "the movie was fun"]
+    index = corpus.build(projected, texts, progress=False, store_states=True)
+    exact = patterns.top_layer_hidden(projected, index, [6, 1])
+    traced = np.concatenate([rnnviz.trace(projected, text).hidden[-1][:, [6, 1]] for text in texts])
+    np.testing.assert_allclose(exact, traced, atol=1e-5)
+    fast, _ = patterns.search(index, [6], length=1, threshold=0.0, mode="fast")
+    exact_found, _ = patterns.search(index, [6], length=1, threshold=0.0, mode="exact", model=projected)
+    assert len(exact_found) == len(fast)
+
+
+def test_an_unknown_word_is_named_unk_in_the_index_of_a_wrapped_model(projected):
+    index = corpus.build(projected, ["the zebra was fun", "the quixotic plot"], progress=False)
+    assert index.tokens_of(0) == ["the", "<unk>", "was", "fun"]
+    assert index.tokens_of(1) == ["the", "<unk>", "plot"]
 
 
 def test_a_relu_rnn_is_traced_exactly_and_shown_with_relu():

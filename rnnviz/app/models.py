@@ -72,12 +72,12 @@ def local_model(spec: str) -> rnnviz.SentimentModel:
     return build_model(spec)
 
 
-def load_code(name: str, shipped: bool) -> str:
-    """Python that sets ``model`` to the model named ``name`` outside the dashboard (the export view's snippet)."""
+def load_code(model: rnnviz.SentimentModel, shipped: bool) -> str:
+    """Python that sets ``model`` to this model outside the dashboard (the export view's snippet)."""
     if shipped:
-        return f"model = rnnviz.load({name!r})"
+        return f"model = rnnviz.load({model.name!r})"
     spec = os.environ.get(FACTORY_ENV)
-    if spec and local_model(spec).name == name:
+    if spec and local_model(spec) is model:
         return f"from rnnviz.factory import build_model\nmodel = build_model({spec!r})  # the served FILE.py:FUNCTION"
     return 'model = rnnviz.load("path/to/NAME.safetensors")  # your uploaded checkpoint'
 

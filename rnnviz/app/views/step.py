@@ -47,7 +47,7 @@ def render(ctx: ViewContext) -> None:
     maths, bars = st.columns([3, 2])
     v = {name: float(values[unit]) for name, values in detail.items()}
     with maths:
-        for line in equations.step_equations(tr.cell, v, tr.nonlinearity):
+        for line in equations.step_equations(tr.cell, v, tr.nonlinearity, projected=tr.projection is not None):
             st.latex(line)
         if tr.projection is not None:
             st.caption(f"This LSTM projects its state: the next step, the next layer and the head read "
