@@ -26,11 +26,11 @@ OWN_MODELS = {"Lessons", "Playground"}
 """Views that bring their own models (the toy models, a one-unit cell): render() takes no ViewContext."""
 OWN_TEXTS = {"Minimal pairs", "About the equations"}
 """Views that do not show the main text: it waits, folded, for the other views."""
-WINDOWED = {"Gate heatmaps", "LSTM vs GRU", "Export"}
+WINDOWED = {"Gate heatmaps", "LSTM vs GRU", "What if", "Export"}
 """Views whose charts label every token: long texts are shown a full window at a time."""
 WINDOW = 32
 """Tokens per window: at 1024 px wide every (vertical) token label stays readable, none overlapping."""
-COMPACT = ("<style>[data-testid='stMainBlockContainer']{padding:3.4rem 1.5rem 2rem 1.5rem;max-width:none}"
+COMPACT = ("<style>[data-testid='stMainBlockContainer']{padding:3.9rem 1.5rem 2rem 1.5rem;max-width:none}"
            "h1{font-size:1.5rem !important;padding:0 0 0.3rem 0 !important}"
            "[data-testid='stMetricValue']{font-size:1.5rem}</style>")
 """Our own fixed CSS (no user text): a projector at 1024x768 shows the text and a chart on its first screen."""
@@ -80,7 +80,7 @@ except ValueError as error:
 
 if view not in OWN_TEXTS:
     label, confidence = tr.prediction
-    columns = st.columns([2, 2, 2, 5])
+    columns = st.columns([2, 2, 3, 4])
     prediction_metric(columns[0], "Prediction", label, confidence)
     columns[1].metric("Tokens read", f"{len(tr.tokens):,}")
     columns[2].metric("Unknown words", int(tr.unknown.sum()), help="Not in the vocabulary; read as <unk>.")
@@ -103,4 +103,7 @@ ctx = ViewContext(
     shipped=shipped, load_code=models.load_code(model, shipped), shipped_names=shipped_models.names, trace_text=trace_text, trace_shipped=models.shipped_trace,
     load_shipped=models.shipped_model,
 )
+if len(ctx.window) < len(tr.tokens):
+    st.caption(f"Showing tokens {ctx.window.start}–{ctx.window.stop - 1} of {len(tr.tokens):,}; "
+               "move the window with “Tokens shown” in the sidebar.")
 VIEWS[view].render(ctx)

@@ -19,7 +19,7 @@ def unit_histogram(index: CorpusIndex, unit: int, layer: int, quantity: str, hei
         height=height, margin=dict(l=60, r=10, t=30, b=50), bargap=0.05,
         title=dict(text=f"{QUANTITY_NAMES.get(quantity, quantity)}, unit {unit}: values at "
                         f"{index.n_tokens:,} positions", font=dict(size=14)),
-        xaxis=dict(title="value"), yaxis=dict(title="positions", type="log", dtick=1))
+        xaxis=dict(title="value"), yaxis=dict(title="positions", type="log", dtick="D2"))  # 1, 2, 5 per decade
     return figure
 
 
@@ -30,7 +30,8 @@ def top_words_bars(index: CorpusIndex, unit: int, layer: int, quantity: str, hei
     figure = go.Figure(go.Bar(x=words["mean"][::-1], y=labels, orientation="h", marker_color="#E69F00",
                               customdata=words["count"][::-1],
                               hovertemplate="%{y}: mean %{x:.3f} over %{customdata:,} readings<extra></extra>"))
-    figure.update_layout(height=height, margin=dict(l=110, r=10, t=30, b=40),
+    figure.update_layout(height=max(height, 80 + 15 * len(labels)), margin=dict(l=110, r=10, t=30, b=40),
                          title=dict(text="words that switch it on (mean value after the word)", font=dict(size=14)),
-                         xaxis=dict(title="mean value"), yaxis=dict(automargin=True))
+                         xaxis=dict(title="mean value"),
+                         yaxis=dict(automargin=True, type="category", dtick=1, tickfont=dict(size=12)))  # every word
     return figure

@@ -32,7 +32,8 @@ GRU_NOTE = ("Rows stacked r, z, n. **In PyTorch z = 1 keeps the old state**, as 
             "$h_t = (1 - z_t) \\odot h_{t-1} + z_t \\odot \\tilde h_t$, where z = 1 takes the new candidate. "
             "Cho et al. also apply the reset gate before the matrix product, $U(r_t \\odot h_{t-1})$; PyTorch "
             "(like cuDNN) applies it after: $r_t \\odot (W_{hn}h_{t-1} + b_{hn})$.")
-RNN_NOTE = ("No gates: every step squashes the old state through $W_{hh}$ and tanh together with the new input. "
+RNN_NOTE = ("No gates: every step squashes the old state through $W_{hh}$ and tanh (PyTorch's default; the option "
+            "`nonlinearity=\"relu\"` uses ReLU, the second line) together with the new input. "
             "Other texts (Elman, 1990) write $h_t = \\tanh(W x_t + U h_{t-1} + b)$ with one bias; PyTorch keeps two, "
             "whose sum is that bias. A plain RNN remembers only what survives being multiplied by $W_{hh}$ (and "
             "squashed) once per step, so what it read long ago fades: the vanishing memory that gated cells fix.")

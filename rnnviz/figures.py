@@ -198,12 +198,12 @@ def gate_heatmaps(tr: Trace, layer: int = -1, units: Sequence[int] | None = None
     one labelled row per unit. Built from plain dicts and validated once, since Plotly's per-update
     validation cost more than the data.
     """
-    chosen = heatmap_panels(tr) if panels is None else [name for name in heatmap_panels(tr) if name in panels]
+    chosen = heatmap_panels(tr) if panels is None else [name for name in panels if name in heatmap_panels(tr)]
     if not chosen:
         raise ValueError(f"no panel to draw: choose among {', '.join(heatmap_panels(tr))}")
     drawn = [_heatmap_panel(tr, quantity, layer, units, start, stop) for quantity in chosen]
     cells = row_height or max(120, ROW_PX * len(drawn[0].trace["y"]))
-    title_room, labels_room, bottom = 26, 84, 20  # pixels: each panel's title and its token labels, below the last
+    title_room, labels_room, bottom = 40, 84, 20  # pixels: each panel's title (with air above it) and its token labels, below the last
     block = title_room + labels_room + cells
     plot_height = len(drawn) * block - title_room - labels_room
     data, layout, titles = [], {}, []
@@ -379,8 +379,10 @@ def pair_predictions(first: Trace, second: Trace, slots: Sequence[tuple[int | No
 
 
 def pair_difference(first: Trace, second: Trace, slots: Sequence[tuple[int | None, int | None]], quantity: str,
-                    layer: int = -1, units: Sequence[int] | None = None) -> go.Figure:
-    """Heatmap of (second - first) for one quantity on aligned positions; blank where a token is unmatched."""
+                    layer: int = -1, units: Sequence[int] | None = None,
+                    names: Sequence[str] = ("text A", "text B")) -> go.Figure:
+    """Heatmap of (second - first) for one quantity on aligned positions; blank where a token is unmatched.
+    ``names`` name the two runs in the title and the colour bar."""
     units = list(range(first.hidden_size)) if units is None else list(units)
     a = _slot_values(first, [s[0] for s in slots], first.quantities()[quantity][layer][:, units])
     b = _slot_values(second, [s[1] for s in slots], second.quantities()[quantity][layer][:, units])
@@ -391,14 +393,17 @@ def pair_difference(first: Trace, second: Trace, slots: Sequence[tuple[int | Non
     figure = go.Figure(go.Heatmap(
         z=difference, x=list(range(len(slots))), y=[str(u) for u in units],
         colorscale=SIGNED_SCALE, zmin=-bound, zmax=bound,
-        colorbar=dict(title=dict(text=f"B − A, ±{bound:.2g}", side="right"), thickness=12),
+        colorbar=dict(title=dict(text=f"difference, ±{bound:.2g}", side="right"), thickness=12),
         customdata=np.array([[safe_label(t, 40) for t in labels] for _ in units], dtype=object),
-        hovertemplate="%{customdata}<br>unit %{y}<br>B − A = %{z:.3f}<extra></extra>",
+        hovertemplate="%{customdata}<br>unit %{y}<br>" + html.escape(f"{names[1]} − {names[0]}")
+                      + " = %{z:.3f}<extra></extra>",
     ))
     figure.update_layout(
-        title=dict(text=f"{QUANTITY_TITLES.get(quantity, quantity)}: text B minus text A", font=dict(size=15)),
+        title=dict(text=html.escape(f"{QUANTITY_TITLES.get(quantity, quantity)}: {names[1]} minus {names[0]}"),
+                   font=dict(size=15)),
         xaxis=token_ticks(range(len(slots)), labels),
-        yaxis=dict(title="unit", type="category", autorange="reversed", automargin=False),
+        yaxis=dict(title="unit", type="category", autorange="reversed", automargin=False, dtick=1,
+                   tickfont=dict(size=UNIT_FONT_PX, color="#222")),
         height=max(260, min(900, 120 + 14 * len(units))), margin=dict(l=60, r=10, t=40, b=90),
         plot_bgcolor=NO_PARTNER_GREY,  # shows through the NaN cells: a token with no partner, unlike a zero difference
     )

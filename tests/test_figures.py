@@ -78,9 +78,9 @@ def test_gate_heatmaps_stack_every_quantity_on_one_token_axis(trace):
                                                                   for t, u in zip(trace.tokens[1:6], trace.unknown[1:6]))
 
 
-def test_gate_heatmaps_draw_only_the_chosen_panels_in_their_usual_order(trace):
-    figure = figures.gate_heatmaps(trace, panels=["keep", "hidden"])
-    assert [figures.QUANTITY_TITLES[q] in a.text for a, q in zip(figure.layout.annotations, ["hidden", "keep"])] == [True, True]
+def test_gate_heatmaps_draw_only_the_chosen_panels_in_the_order_chosen(trace):
+    figure = figures.gate_heatmaps(trace, panels=["keep", "hidden"])  # as the panel picker lists them
+    assert [figures.QUANTITY_TITLES[q] in a.text for a, q in zip(figure.layout.annotations, ["keep", "hidden"])] == [True, True]
     with pytest.raises(ValueError, match="no panel"):
         figures.gate_heatmaps(trace, panels=["no such gate"])
 

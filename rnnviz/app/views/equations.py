@@ -13,16 +13,15 @@ from ..widgets import how_to_read
 def render(ctx: ViewContext) -> None:
     how_to_read("The equations exactly as PyTorch computes them (σ is the logistic sigmoid, ⊙ elementwise "
                 "product), and how other texts write the same thing.")
-    for column, title, lines, note in zip(st.columns(2), ("LSTM (torch.nn.LSTM)", "GRU (torch.nn.GRU)"),
-                                          (equations.LSTM, equations.GRU), (equations.LSTM_NOTE, equations.GRU_NOTE)):
-        with column:
-            st.subheader(title)
+    cells = (("LSTM (torch.nn.LSTM)", equations.LSTM, equations.LSTM_NOTE),
+             ("GRU (torch.nn.GRU)", equations.GRU, equations.GRU_NOTE),
+             ("Plain RNN (torch.nn.RNN)", [equations.rnn_equation("tanh"), equations.rnn_equation("relu")],
+              equations.RNN_NOTE))
+    for tab, (_, lines, note) in zip(st.tabs([title for title, _, _ in cells]), cells):  # full width: fits 1024 px
+        with tab:
             for line in lines:
                 st.latex(line)
             st.markdown(note)
-    st.subheader("Plain RNN (torch.nn.RNN, tanh)")
-    st.latex(equations.RNN[0])
-    st.markdown(equations.RNN_NOTE)
     st.subheader("Keep score")
     st.latex(equations.KEEP_SCORE)
     st.markdown("The share of token t's write to unit u still in the final memory (top layer). The reading view's "

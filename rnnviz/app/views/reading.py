@@ -11,6 +11,11 @@ from ..context import ViewContext
 from ..scores import TINT_HELP, TINTS, available_tints
 from ..widgets import how_to_read, show
 
+SCROLLED_TEXT_TOKENS = 250
+"""Longer texts are tinted in a box of SCROLLED_TEXT_PX that scrolls, so the prediction line stays on the first screens
+(a 2,596-token review fills about 4,000 px at 1024 px wide)."""
+SCROLLED_TEXT_PX = 360
+
 
 def render(ctx: ViewContext) -> None:
     tr = ctx.trace
@@ -22,7 +27,8 @@ def render(ctx: ViewContext) -> None:
     hover = [f"position {t} · {tint.name} {float(score):+.3g} · p({tr.labels[positive]}) after it "
              f"{tr.probs[t, positive]:.3f}" + (" · unknown word" if tr.unknown[t] else "")
              for t, score in enumerate(tint.scores)]
-    st.html(tinted_html(tr.tokens, tint.scores, tint.scale, hover, unknown=tr.unknown))
+    box = st.container(height=SCROLLED_TEXT_PX) if len(tr.tokens) > SCROLLED_TEXT_TOKENS else st.container()
+    box.html(tinted_html(tr.tokens, tint.scores, tint.scale, hover, unknown=tr.unknown))
     st.caption(tint.meaning.capitalize() + ".")
     if ctx.model.predicts_next_token:
         st.caption("A language model: after each token, its five likeliest next tokens.")

@@ -19,8 +19,6 @@ def _step_to(delta: int, last: int) -> None:
 
 def render(ctx: ViewContext) -> None:
     tr = ctx.trace
-    how_to_read("Move through the text one token at a time. For the chosen unit the equations show the live "
-                "numbers PyTorch computed; the bars show every gate and state of that unit at that step.")
     last = len(tr.tokens) - 1
     st.session_state["step"] = min(st.session_state.get("step", 0), last)
     if st.session_state.get("step_unit") not in ctx.units:
@@ -30,16 +28,19 @@ def render(ctx: ViewContext) -> None:
     right.button("Next ▶", on_click=_step_to, args=(1, last), width="stretch")
     step = middle.slider("Token", 0, max(last, 1), key="step", format="position %d", disabled=last == 0)
     step = min(step, last)
-    st.html(context_html(tr.tokens, step))
-    unit = st.selectbox("Unit", ctx.units, key="step_unit")
+    words, unit_column = st.columns([5, 1], vertical_alignment="bottom")  # one row: the equations fit 768 px
+    with words:
+        st.html(context_html(tr.tokens, step))
+    unit = unit_column.selectbox("Unit", ctx.units, key="step_unit")
     detail = analysis.step_detail(ctx.model, tr, ctx.layer, step)
     st.markdown(f"At token **{literal(tr.tokens[step])}** (position {step}), unit {unit} "
                 f"{analysis.describe_step(tr.cell, detail, unit, first=step == (last if tr.is_backward(ctx.layer) else 0), nonlinearity=tr.nonlinearity)}.")
     scores = f"This token's scores: keep {tr.keep[step]:.3g} (all units), {tr.keep_read[step]:.3g} (units the prediction reads)"
     if "decided" in available_tints(tr):
         decided = attribution(ctx, "decomposition")
-        scores += (f"; decided {decided.scores[step]:+.3f} of the {literal(tr.labels[decided.target])} margin "
-                   f"{decided.margin:+.2f}")
+        share = decided.scores[step]
+        scores += (f"; decided {share:+.3f} of the {literal(tr.labels[decided.target])} margin {decided.margin:+.2f} "
+                   f"({'towards' if share >= 0 else 'against'} {literal(tr.labels[decided.target])})")
     st.caption(scores + ".")
     if tr.is_backward(ctx.layer):
         st.caption("Backward direction: it reads the text from the end, so the previous step in these equations "
@@ -62,3 +63,6 @@ def render(ctx: ViewContext) -> None:
             bar_values, gates = {k: v[k] for k in ("r", "z", "n", "h")}, {"r", "z"}
     with bars:
         show(figures.step_bars(bar_values, gates, f"unit {unit} at position {step}"), f"step-{step}-unit-{unit}")
+    how_to_read("Move through the text one token at a time. For the chosen unit the equations show the live "
+                "numbers PyTorch computed; the bars show every gate (purple, 0 to 1) and state (blue below 0, red "
+                "above) of that unit at that step.")

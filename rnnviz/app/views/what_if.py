@@ -47,10 +47,11 @@ def render(ctx: ViewContext) -> None:
                 f"tokens {first_step}-{last_step}: p({literal(tr.labels[positive])}) at the end moves from "
                 f"**{before:.3f}** to **{after:.3f}** ({change:+.3f}); the prediction is "
                 f"**{literal(changed.prediction[0])}** (was {literal(tr.prediction[0])}).")
-    slots = [(t, t) for t in range(len(tr.tokens))]
+    slots = [(t, t) for t in ctx.window]
     show(figures.pair_predictions(tr, changed, slots, names=("original", "what if")), "what-if-predictions")
     shown_units = list(range(tr.hidden_size)) if units is None and tr.hidden_size <= 48 else (units or ctx.units)
-    show(figures.pair_difference(tr, changed, slots, "hidden", ctx.layer, shown_units), "what-if-hidden")
+    show(figures.pair_difference(tr, changed, slots, "hidden", ctx.layer, shown_units, names=("original", "what if")),
+         "what-if-hidden")
     how_to_read("The line compares the prediction after each token in the original run and the changed one. The "
                 "heatmap is the changed run's hidden state minus the original's, per unit and token: where the "
                 "intervention reaches, and how far downstream it travels. The same in Python: "
