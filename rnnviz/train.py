@@ -79,7 +79,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train", type=Path, help="training file (overrides the preset)")
     parser.add_argument("--dev", type=Path, help="dev file (default: the preset's, or a held-out slice of train)")
     parser.add_argument("--test", type=Path, help="test file scored once at the end, never used for selection")
-    parser.add_argument("--no-test", action="store_true", help="skip the final test score")
+    parser.add_argument("--no-test", action="store_true",
+                        help="skip the final test score (training texts found in the test file are still dropped)")
     parser.add_argument("--embedding-dim", type=int)
     parser.add_argument("--hidden-size", type=int)
     parser.add_argument("--layers", type=int)
@@ -129,7 +130,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.dev is None and preset.dev:
         args.dev = root / preset.dev
     args.dev_fraction = 0.0 if args.dev else preset.dev_fraction
-    if args.test is None and preset.test and not args.no_test:
+    if args.test is None and preset.test:  # read even with --no-test: training must not hold test texts
         args.test = root / preset.test
     args.embedding_corpus = args.embedding_corpus or [root / p for p in preset.embedding_corpus]
     args.also_train = [root / p for p in args.also_train]
@@ -363,7 +364,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
     temperature = calibrate(model, dev_ids, splits.dev.labels, metrics) if args.calibrate else 1.0
     train_seconds = time.time() - started
     reports = reading_reports(model, splits.dev.texts, args)
-    if splits.test is not None:
+    if splits.test is not None and not args.no_test:
         reports |= test_reports(model, splits.test, temperature, args.data_root / "sst/trees/test.txt")
         metrics["test_file"] = str(args.test)
     metrics |= headline_metrics(reports)

@@ -99,6 +99,14 @@ def test_training_texts_that_also_occur_in_dev_or_test_are_dropped(toy_files):
     assert splits.provenance["dropped_train_texts_also_in_dev_or_test"] >= 5
 
 
+def test_without_a_test_score_training_still_drops_the_test_texts(toy_files):
+    write_tsv(toy_files / "train.tsv", toy_rows(50, 9) + toy_rows(5, 3)[:5])  # five test sentences leak into train
+    args = train.parse_args(train_args(toy_files, "gru", ["--no-test", "--epochs", "1"]))
+    assert train.load_splits(args).provenance["dropped_train_texts_also_in_dev_or_test"] >= 5
+    model = train.train(args)
+    assert "test_accuracy" not in model.info.metrics
+
+
 def test_the_same_seed_gives_the_same_model(toy_files):
     first = train.train(train.parse_args(train_args(toy_files, "lstm", ["--epochs", "1"])))
     second = train.train(train.parse_args(train_args(toy_files, "lstm", ["--epochs", "1"])))
