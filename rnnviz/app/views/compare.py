@@ -7,7 +7,7 @@ import streamlit as st
 from rnnviz import figures
 
 from ..context import ViewContext
-from ..widgets import how_to_read, prediction_metric, show
+from ..widgets import how_to_read, literal, prediction_metric, show
 
 
 def _partner(ctx: ViewContext, cell: str) -> str | None:
@@ -40,4 +40,6 @@ def render(ctx: ViewContext) -> None:
         return
     for column, other in ((left, lstm_trace), (right, gru_trace)):
         prediction_metric(column, other.model_name, *other.prediction)
+    st.caption(f"Blue: {literal(lstm_trace.model_name)} (LSTM); orange: {literal(gru_trace.model_name)} (GRU). "
+               "Solid lines: p(positive) after each token; dotted: the mean keep gate.")  # the key, before the chart
     show(figures.lstm_gru_comparison(lstm_trace, gru_trace, ctx.window.start, ctx.window.stop), "lstm-vs-gru")
