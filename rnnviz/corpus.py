@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .model import SentimentModel, pad_batch, rnn_backend
+from .model import SentimentModel, evaluating, pad_batch, rnn_backend
 from .progress import progress as progress_bar
 from .rnn_trace import LSTM_GATES, GRU_GATES, direction_states, direction_weights, kernel_kind, layer_output
 from .text import UNK
@@ -310,12 +310,18 @@ def encode_corpus(model: SentimentModel, texts: Iterable[str],
     return kept, encoded
 
 
-def _vocabulary(model: SentimentModel, names: dict[int, str]) -> list[str]:
-    """Each id's token string: the model's vocabulary, or for a wrapped model the names its tokenizer gave
+def _known_tokens(model: SentimentModel) -> Sequence[str] | None:
+    """The model's own id -> token list (a shipped or uploaded model's vocabulary); None for a wrapped model."""
+    return getattr(model.vocab, "tokens", None)
+
+
+def _vocabulary(model: SentimentModel, names: dict[int, str] | None) -> list[str]:
+    """Each id's token string: the model's vocabulary, or for a wrapped model the ``names`` its tokenizer gave
     ("<id N>" for an id the corpus never holds)."""
-    tokens = getattr(model.vocab, "tokens", None)
+    tokens = _known_tokens(model)
     if tokens is not None:
         return list(tokens)
+    names = names or {}
     named = {**names, model.vocab.unk_id: UNK} if model.vocab.unk_id >= 0 else names
     return [named.get(i, f"<id {i}>") for i in range(model.config.vocab_size)]
 
@@ -338,12 +344,10 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     Texts without a single token the model reads are skipped; ``index.texts`` holds the kept ones, which text
     ids index. ``store_states`` keeps the top layer's hidden state everywhere (int8) for fast pattern search.
     """
-    if unreadable(model):
-        raise ValueError(unreadable(model))
+    if refusal := unreadable(model):
+        raise ValueError(refusal)
     started = time.time()
-    was_training = model.training
-    model.eval()
-    names: dict[int, str] = {}
+    names = None if _known_tokens(model) is not None else {}  # only a wrapped model's ids need naming as read
     texts, encoded = encode_corpus(model, texts, names)
     if not texts:
         raise ValueError("no text in the corpus has a token the model reads")
@@ -356,7 +360,7 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     accumulators = [[_Accumulator(q, hidden, model.config.vocab_size, k) for q in quantities] for _ in range(layers)]
     states = np.zeros((len(token_ids), hidden), dtype=np.int8) if store_states else None
     batches = length_batches(lengths, batch_tokens)
-    with rnn_backend():
+    with evaluating(model), rnn_backend():
         for batch in _bar(batches, progress, len(token_ids), lengths):
             ids, batch_lengths = pad_batch([encoded[i] for i in batch], model.vocab.pad_id)
             mask = torch.arange(ids.shape[1])[None, :] < batch_lengths[:, None]
@@ -368,7 +372,6 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
                 if states is not None and layer == layers - 1:
                     top = per_layer["hidden"][mask]
                     states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
-    model.train(was_training)
     index = _finish(model, texts, offsets, token_ids, quantities, accumulators, states, _vocabulary(model, names))
     index.corpus, index.model_fingerprint = corpus, fingerprint(model)
     index.info = {"seconds": round(time.time() - started, 2), "tokens": index.n_tokens, "texts": len(texts),

@@ -37,8 +37,8 @@ def tint_scale(quantity: str, index: CorpusIndex, unit: int, layer: int) -> Tint
 
 
 def render(ctx: ViewContext) -> None:
-    if corpus.unreadable(ctx.model):
-        st.info(f"No corpus explorer for this model: {corpus.unreadable(ctx.model)}.")
+    if refusal := corpus.unreadable(ctx.model):
+        st.info(f"No corpus explorer for this model: {refusal}.")
         return
     indexes = corpus.available_indexes(ctx.model)
     if not indexes:
