@@ -86,6 +86,14 @@ class Trace(StateArrays):
             return self.layer_output[-1]
         return np.concatenate([self.layer_output[-2], self.layer_output[-1]], axis=1)
 
+    def layer_arrays(self) -> dict[str, np.ndarray]:
+        """Every per-layer array by name: ``quantities()`` (one value per cell unit), and "projection" when there is
+        one (P values per step)."""
+        found = self.quantities()
+        if self.projection is not None:
+            found["projection"] = self.projection
+        return found
+
     def __getitem__(self, key: str | tuple) -> np.ndarray:
         """``tr["forget", 0]`` -> (T, H) of layer 0 (direction 0); ``tr["hidden", -1, 1]``: top layer, backward; a
         bare name means the top layer's forward direction. Names: the quantities, and "projection" when there is one.
@@ -93,7 +101,7 @@ class Trace(StateArrays):
         output r_t (this trace's "projection").
         """
         name, layer, direction = activation_key(key)
-        named = {**self.quantities(), **({"projection": self.projection} if self.projection is not None else {})}
+        named = self.layer_arrays()
         if name not in named:
             raise KeyError(f"{name!r} is not in this trace; it has {', '.join(named)}")
         if not -self.directions <= direction < self.directions:
@@ -135,9 +143,7 @@ class Trace(StateArrays):
 
         A model with huge weights can overflow; such numbers are reported, never drawn.
         """
-        named = {**self.quantities(), "probs": self.probs}
-        if self.projection is not None:
-            named["projection"] = self.projection
+        named = {**self.layer_arrays(), "probs": self.probs}
         return [name for name, values in named.items() if not np.isfinite(values).all()]
 
     def keep_matrix(self, layer: int = -1) -> np.ndarray:
@@ -160,9 +166,7 @@ class Trace(StateArrays):
         """
         layers, steps = self.hidden.shape[:2]
         blocks = []
-        per_layer = self.quantities()
-        if self.projection is not None:
-            per_layer["projection"] = self.projection
+        per_layer = self.layer_arrays()
         top_only = {"keep": self.keep_units[None], "contribution": self.contributions[None]}
         for name, values in (*per_layer.items(), *top_only.items()):
             layer_ids = np.arange(layers) if name in per_layer else np.array([layers - self.directions])
