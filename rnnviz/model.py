@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .rnn_trace import output_size
 from .text import Vocabulary, tokenize
 
 CELLS = ("lstm", "gru", "rnn")
@@ -181,7 +182,7 @@ class SentimentModel(nn.Module):
     def output_size(self) -> int:
         """Numbers each direction of a layer outputs: proj_size for an LSTM with a projection (a wrapped model's),
         else hidden_size."""
-        return getattr(self.rnn, "proj_size", 0) or self.config.hidden_size
+        return output_size(self.rnn)
 
     @property
     def predicts_next_token(self) -> bool:

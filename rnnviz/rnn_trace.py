@@ -110,6 +110,11 @@ def kernel_kind(rnn: nn.RNNBase) -> str:
     raise TypeError(f"trace_rnn reads torch.nn.LSTM, GRU or RNN modules, not {type(rnn).__name__}")
 
 
+def output_size(rnn: nn.RNNBase) -> int:
+    """Numbers each direction of a layer outputs: proj_size for an LSTM with a projection, else hidden_size."""
+    return getattr(rnn, "proj_size", 0) or rnn.hidden_size
+
+
 def direction_weights(rnn: nn.RNNBase, layer: int, direction: int) -> dict[str, torch.Tensor | None]:
     """One layer and direction's weights by role: w_ih, w_hh, b_ih, b_hh (None without bias), w_hr (None without proj)."""
     suffix = f"_l{layer}" + ("_reverse" if direction else "")
@@ -120,7 +125,7 @@ def direction_weights(rnn: nn.RNNBase, layer: int, direction: int) -> dict[str, 
 def _initial_states(rnn: nn.RNNBase, kind: str, hx: Any, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(h0, c0) as (layers * directions, H_out) and (.., H) tensors; zeros where hx is None."""
     directions = 2 if rnn.bidirectional else 1
-    out_size = rnn.proj_size if getattr(rnn, "proj_size", 0) else rnn.hidden_size
+    out_size = output_size(rnn)
     zeros = reference.new_zeros
     if kind == "LSTM":
         h0, c0 = hx if hx is not None else (None, None)
@@ -244,6 +249,6 @@ def trace_rnn(rnn: nn.RNNBase, x: torch.Tensor, hx: Any = None) -> RNNTrace:
         cell=kind.lower(),
         gates={name: stack(name) for name in gate_names},
         cell_state=stack("cell_state") if kind == "LSTM" else None,
-        hidden=stack("projection" if getattr(rnn, "proj_size", 0) else "hidden"),
+        hidden=stack("projection" if output_size(rnn) != rnn.hidden_size else "hidden"),
         output=layer_input.detach().cpu().numpy().astype(np.float32, copy=False),
     )

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .model import MAX_TOKENS, ModelConfig, ModelInfo, SentimentModel, evaluating
+from .rnn_trace import output_size
 from .tokenizers import Reader, reader
 
 RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
@@ -121,8 +122,7 @@ def wrap(module: nn.Module, tokenizer: Any, rnn: str | None = None, embedding: s
                          f"module reads {rnn_module.input_size}")
     head_module = _submodule(module, head, (nn.Module,), "head") if head else _find_head(module)
     with evaluating(module):
-        output_size = getattr(rnn_module, "proj_size", 0) or rnn_module.hidden_size
-        classes = _head_outputs(head_module, output_size * (2 if rnn_module.bidirectional else 1))
+        classes = _head_outputs(head_module, output_size(rnn_module) * (2 if rnn_module.bidirectional else 1))
     labels = [f"class {k}" for k in range(classes)] if labels is None else [str(label) for label in labels]
     if len(labels) != classes:
         raise ValueError(f"{len(labels)} labels for a head with {classes} outputs")
