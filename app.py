@@ -100,8 +100,8 @@ if view not in OWN_TEXTS:
 ctx = ViewContext(
     model=model, trace=tr, text=text, layer=layer, units=controls.chosen_units(tr, model, layer, unit_choice),
     window=token_window(len(tr.tokens), WINDOW) if view in WINDOWED else range(len(tr.tokens)),
-    shipped=shipped, load_code=models.load_code(model, shipped), shipped_names=shipped_models.names, trace_text=trace_text, trace_shipped=models.shipped_trace,
-    load_shipped=models.shipped_model,
+    shipped=shipped, load_code=models.load_code(model, shipped), shipped_names=shipped_models.names,
+    trace_text=trace_text, trace_shipped=models.shipped_trace, load_shipped=models.shipped_model,
 )
 if len(ctx.window) < len(tr.tokens):
     st.caption(f"Showing tokens {ctx.window.start}–{ctx.window.stop - 1} of {len(tr.tokens):,}; "
