@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import augment, calibration, checkpoint
 from .progress import progress
@@ -115,6 +116,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--forget-bias", type=float, default=0.0,
                         help="LSTM only: start the forget gate's bias here (1.0 helps long texts; Jozefowicz et al. 2015)")
     parser.add_argument("--cache", type=Path, default=Path(".cache"), help="where learned word vectors are kept")
+    parser.add_argument("--weight-average", type=float, default=0.0,
+                        help="judge and keep an exponential moving average of the weights with this decay per "
+                             "batch, e.g. 0.999 (0: the raw weights); smooths the noise of the last batches")
     parser.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     parser.add_argument("--limit", type=int, default=0, help="use only this many training texts (for smoke runs)")
     parser.add_argument("--seed", type=int, default=13)
@@ -321,6 +325,9 @@ def train(args: argparse.Namespace) -> SentimentModel:
                 getattr(model.rnn, f"bias_ih_l{layer}")[args.hidden_size:2 * args.hidden_size] = args.forget_bias
                 getattr(model.rnn, f"bias_hh_l{layer}")[args.hidden_size:2 * args.hidden_size] = 0.0
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.weight_average)) \
+        if args.weight_average else None
+    judged = averaged.module if averaged is not None else model  # the weights dev judges and the model keeps
 
     best_accuracy, best_epoch, best_state, history = -1.0, 0, None, []
     epochs_without_gain = 0
@@ -338,17 +345,19 @@ def train(args: argparse.Namespace) -> SentimentModel:
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             running += (loss.item() - running) / min(step, 50)
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{running:.3f}", refresh=False)
-        dev_accuracy = accuracy(model, dev_ids, splits.dev.labels)
+        dev_accuracy = accuracy(judged, dev_ids, splits.dev.labels)
         bar.close()
         history.append({"epoch": epoch, "train_loss": round(running, 4), "dev_accuracy": round(dev_accuracy, 4),
                         "lr": optimizer.param_groups[0]["lr"]})
         print(f"epoch {epoch}: loss {running:.4f}, dev accuracy {dev_accuracy:.4f}", file=sys.stderr)
         if dev_accuracy > best_accuracy:
             best_accuracy, best_epoch, epochs_without_gain = dev_accuracy, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
         else:
             epochs_without_gain += 1
             for group in optimizer.param_groups:
@@ -378,7 +387,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
             "embedding_dim", "hidden_size", "layers", "dropout", "epochs", "batch_size", "lr", "vocab_size",
             "min_count", "max_train_tokens", "truncate", "step_loss_weight", "patience", "seed", "threads",
             "pretrain_embeddings", "vocab_from_vectors", "embedding_scale", "freeze_embedding_epochs", "forget_bias",
-            "flip_oversample", "counterfactuals", "calibrate")} | {"also_train": [str(p) for p in args.also_train]},
+            "flip_oversample", "counterfactuals", "calibrate", "weight_average")} | {"also_train": [str(p) for p in args.also_train]},
         "embedding_corpus": [str(p) for p in args.embedding_corpus] if args.pretrain_embeddings else [],
         "history": history,
         "reports": reports,

@@ -191,3 +191,10 @@ def test_the_pipeline_with_word_vector_pretraining_runs_end_to_end_in_seconds(to
     assert list((toy_files / "cache").glob("vectors-*.npz")), "the word vectors were learned and cached"
     assert model.info.training["embedding_corpus"] == [str(toy_files / "train.tsv")]
     assert model.info.metrics["dev_accuracy"] >= 0.9
+
+
+def test_a_moving_average_of_the_weights_is_what_dev_judges_and_the_model_keeps(toy_files):
+    model = train.train(train.parse_args(train_args(toy_files, "gru", ["--weight-average", "0.9"])))
+    assert model.info.training["hyperparameters"]["weight_average"] == 0.9
+    assert model.info.metrics["dev_accuracy"] >= 0.95
+    assert model.predict_proba(["the film was superb", "the plot was awful"]).argmax(1).tolist() == [1, 0]
