@@ -3,7 +3,7 @@
 Fast and exact at once: each layer runs once through PyTorch's fused kernel (``torch.lstm`` /
 ``torch.gru`` with that layer's own weights), which gives the hidden states. With every h_{t-1}
 known, all gates of all steps come from two batched matmuls; only the LSTM cell state
-c_t = f_t * c_{t-1} + i_t * g_t still needs a loop, and that loop is cheap elementwise work.
+c_t = f_t * c_{t-1} + i_t * g_t runs over time, as a chunked linear recurrence (rnnviz.scan).
 """
 
 from __future__ import annotations
@@ -231,7 +231,8 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         probs = torch.softmax(model.head(x), dim=-1).numpy()
 
     def stack(name: str) -> np.ndarray:
-        return np.ascontiguousarray(np.stack([layer[name] for layer in layers]), dtype=np.float32)
+        values = [layer[name] for layer in layers]  # one stream: no copy when its array is already laid out
+        return np.ascontiguousarray(values[0][None] if len(values) == 1 else np.stack(values), dtype=np.float32)
 
     gates = {name: stack(name) for name in gate_names}
     hidden = stack("hidden")
