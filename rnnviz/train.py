@@ -30,7 +30,7 @@ from .model import ModelConfig, ModelInfo, SentimentModel, pad_batch
 from .embeddings import initial_embedding, pretrain_vectors
 from .evaluate import headline_metrics, prediction_line_report, test_reports
 from .negation import sst_negation_report
-from .text import Vocabulary, tokenize
+from .text import TOKENIZER_REVISION, Vocabulary, tokenize
 
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -258,7 +258,8 @@ def cached_vectors(args: argparse.Namespace, held_out: list[str]) -> tuple[list[
     """Word vectors learned from the embedding corpus minus any dev or test text, cached on disk."""
     excluded = {dedupe_key(t) for t in held_out}
     key = hashlib.sha256(json.dumps(
-        [[file_sha256(p) for p in args.embedding_corpus], sorted(excluded), args.embedding_dim, args.seed]
+        [[file_sha256(p) for p in args.embedding_corpus], sorted(excluded), args.embedding_dim, args.seed,
+         TOKENIZER_REVISION]
     ).encode()).hexdigest()[:16]
     path = args.cache / f"vectors-{key}.npz"
     if path.exists():

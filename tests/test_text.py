@@ -22,6 +22,9 @@ from rnnviz.text import _TREEBANK, Vocabulary, _PTBTokenizer, normalize, tokeniz
     ("Bad. Really bad! Why?", ["bad", ".", "really", "bad", "!", "why", "?"]),
     ("Mr. Smith vs. the U.S. army", ["mr.", "smith", "vs.", "the", "u.s.", "army"]),
     ("wait... what (really)", ["wait", "...", "what", "(", "really", ")"]),
+    ('It was "great." I laughed', ["it", "was", "``", "great", ".", "''", "i", "laughed"]),
+    ("(See the film.) Then 'leave.' Now", ["(", "see", "the", "film", ".", ")", "then", "`", "leave", ".", "'", "now"]),
+    ('"J. R. R." and "Mr." stay', ["``", "j.", "r.", "r.", "''", "and", "``", "mr.", "''", "stay"]),
 ])
 def test_text_is_split_into_ptb_tokens(text, tokens):
     assert tokenize(text) == tokens
