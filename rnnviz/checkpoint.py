@@ -20,7 +20,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save_file
 
 from .model import ModelConfig, ModelInfo, SentimentModel, brief_repr, parameter_count, parameter_shapes
-from .text import Vocabulary
+from .text import SCHEMES, Vocabulary
 
 FORMAT = "rnnviz-checkpoint"
 FORMAT_VERSION = 1
@@ -202,9 +202,11 @@ def parse_config(config: bytes | str) -> tuple[ModelConfig, Vocabulary, ModelInf
         if not isinstance(document.get(key), kind):
             raise CheckpointError(f"the config needs a '{key}' {kind.__name__}")
     model_config = _model_config(document["config"])
+    scheme, lowercase = _tokenizer(document.get("tokenizer", {}))
     info = ModelInfo(
         labels=_labels(document["labels"], model_config.num_classes),
-        lowercase=_lowercase(document.get("tokenizer", {})),
+        lowercase=lowercase,
+        tokenizer_scheme=scheme,
         name=_name(document.get("name", "")),
         training=_training(document.get("training", {})),
         metrics=_metrics(document.get("metrics", {})),
@@ -297,19 +299,20 @@ def _labels(labels: list[Any], count: int) -> list[str]:
     return list(labels)
 
 
-def _lowercase(tokenizer: Any) -> bool:
-    """The tokenizer's lowercase flag: a JSON true or false (the string "false" would read as true)."""
+def _tokenizer(tokenizer: Any) -> tuple[str, bool]:
+    """The tokenizer's scheme (rnnviz.text.SCHEMES; "ptb" when absent) and lowercase flag (a JSON true or false: the
+    string "false" would read as true)."""
     if not isinstance(tokenizer, dict):
         raise CheckpointError("'tokenizer' must be an object such as {\"scheme\": \"ptb\", \"lowercase\": true}")
     if unknown := set(tokenizer) - {"scheme", "lowercase"}:
         raise CheckpointError(f"unknown tokenizer fields: {_listed(unknown)}")
-    if tokenizer.get("scheme", "ptb") != "ptb":
+    if tokenizer.get("scheme", "ptb") not in SCHEMES:
         raise CheckpointError(f"tokenizer scheme {brief_repr(tokenizer['scheme'])} is not supported; "
-                              "rnnviz reads 'ptb'")
+                              f"rnnviz reads {_listed(SCHEMES)}")
     lowercase = tokenizer.get("lowercase", True)
     if not isinstance(lowercase, bool):
         raise CheckpointError(f"tokenizer.lowercase must be true or false, not {brief_repr(lowercase)}")
-    return lowercase
+    return tokenizer.get("scheme", "ptb"), lowercase
 
 
 def _name(name: Any) -> str:
@@ -446,7 +449,7 @@ def save(model: SentimentModel, stem: str | Path) -> tuple[Path, Path]:
         "name": stem.name,
         "config": model.config.to_dict(),
         "labels": model.labels,
-        "tokenizer": {"scheme": "ptb", "lowercase": model.info.lowercase},
+        "tokenizer": {"scheme": model.info.tokenizer_scheme, "lowercase": model.info.lowercase},
         "training": model.info.training,
         "metrics": model.info.metrics,
         "vocab": list(model.vocab.tokens),

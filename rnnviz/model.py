@@ -140,6 +140,8 @@ class ModelInfo:
     labels: list[str]
     lowercase: bool = True
     name: str = ""
+    tokenizer_scheme: str = "ptb"
+    """rnnviz.text's scheme the model was trained with ("ptb" for checkpoints that name none)."""
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -210,7 +212,7 @@ class SentimentModel(nn.Module):
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` as this model reads them (before the MAX_TOKENS cut)."""
-        return tokenize(text, lowercase=self.info.lowercase)
+        return tokenize(text, lowercase=self.info.lowercase, scheme=self.info.tokenizer_scheme)
 
     def encode(self, tokens: Sequence[str]) -> list[int]:
         return self.vocab.encode(tokens)

@@ -72,13 +72,17 @@ _CHARACTER_MAP = str.maketrans(
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st jr sr vs etc prof gen sgt lt col capt rev mt ft no vol ca approx inc ltd co bros".split()
 )
-TOKENIZER_REVISION = 2
-"""Bumped whenever ``tokenize`` splits some text differently (2: a period before closing quotes or brackets is
-split off); caches of anything learned from tokens (word vectors) are keyed on it."""
-_WORD_THEN_PERIOD = re.compile(r"(?<!\S)(\S+?)\.(?=[\"')\]}]*(?:\s|$))")
-"""A word ending a sentence: its period comes before a space or the end, perhaps after closing quotes or brackets
-('it was "great." i' splits "great" from its period). Linear: a closer run is scanned once, from the one period
-before it."""
+_SENTENCE_END = {
+    "ptb": re.compile(r"(?<!\S)(\S+?)\.(?=\s|$)"),
+    "ptb2": re.compile(r"(?<!\S)(\S+?)\.(?=[\"')\]}]*(?:\s|$))"),
+}
+"""A word ending a sentence, by tokenizer scheme: its period comes before a space or the end ("ptb", the first
+release's, which models trained then read), or also before closing quotes or brackets ("ptb2": 'it was "great." i'
+splits "great" from its period, where "ptb" reads the unknown word "great."). Linear: a closer run is scanned
+once, from the one period before it."""
+SCHEMES = tuple(_SENTENCE_END)
+SCHEME = "ptb2"
+"""The scheme new models are trained with and ``tokenize`` uses unless told; a checkpoint names its own."""
 
 
 def normalize(text: str) -> str:
@@ -94,7 +98,7 @@ def normalize(text: str) -> str:
     return text.translate(_CHARACTER_MAP)
 
 
-def _split_sentence_periods(text: str) -> str:
+def _split_sentence_periods(text: str, scheme: str) -> str:
     def split(match: re.Match[str]) -> str:
         word = match.group(1)
         bare = word.lstrip("\"'`([{")  # the word without the quotes or brackets that open it
@@ -102,15 +106,17 @@ def _split_sentence_periods(text: str) -> str:
             return match.group(0)
         return f"{word} ."
 
-    return _WORD_THEN_PERIOD.sub(split, text)
+    return _SENTENCE_END[scheme].sub(split, text)
 
 
-def tokenize(text: str, lowercase: bool = True) -> list[str]:
-    """Split text into PTB tokens the way SST-2 was tokenized (lowercased by default)."""
+def tokenize(text: str, lowercase: bool = True, scheme: str = SCHEME) -> list[str]:
+    """Split text into PTB tokens the way SST-2 was tokenized (lowercased by default), by ``scheme`` (``SCHEMES``)."""
+    if scheme not in _SENTENCE_END:
+        raise ValueError(f"unknown tokenizer scheme {scheme!r}; rnnviz has {', '.join(SCHEMES)}")
     text = normalize(text)
     if lowercase:
         text = text.lower()
-    return _TREEBANK.tokenize(_split_sentence_periods(text))
+    return _TREEBANK.tokenize(_split_sentence_periods(text, scheme))
 
 
 @dataclass(frozen=True)

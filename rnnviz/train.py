@@ -30,7 +30,7 @@ from .model import ModelConfig, ModelInfo, SentimentModel, pad_batch
 from .embeddings import initial_embedding, pretrain_vectors
 from .evaluate import headline_metrics, prediction_line_report, test_reports
 from .negation import sst_negation_report
-from .text import TOKENIZER_REVISION, Vocabulary, tokenize
+from .text import SCHEME, Vocabulary, tokenize
 
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -259,7 +259,7 @@ def cached_vectors(args: argparse.Namespace, held_out: list[str]) -> tuple[list[
     excluded = {dedupe_key(t) for t in held_out}
     key = hashlib.sha256(json.dumps(
         [[file_sha256(p) for p in args.embedding_corpus], sorted(excluded), args.embedding_dim, args.seed,
-         TOKENIZER_REVISION]
+         SCHEME]
     ).encode()).hexdigest()[:16]
     path = args.cache / f"vectors-{key}.npz"
     if path.exists():
@@ -315,7 +315,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
     config = ModelConfig(cell=args.cell, vocab_size=len(vocab), embedding_dim=args.embedding_dim,
                          hidden_size=args.hidden_size, num_layers=args.layers, num_classes=n_classes,
                          dropout=args.dropout)
-    model = SentimentModel(config, vocab, ModelInfo(labels=labels, name=Path(args.out).name))
+    model = SentimentModel(config, vocab, ModelInfo(labels=labels, name=Path(args.out).name, tokenizer_scheme=SCHEME))
     if vectors is not None:
         matrix, hits = initial_embedding(vocab.tokens, *vectors, scale=args.embedding_scale, seed=args.seed)
         model.embedding.weight.data.copy_(matrix)

@@ -235,3 +235,23 @@ def test_the_lowercase_flag_survives_saving_and_decides_the_tokens(tmp_path, low
     loaded = rnnviz.load(tmp_path / "cased.safetensors")
     assert loaded.info.lowercase is lowercase
     assert loaded.tokenize("Good Film") == tokens and rnnviz.trace(loaded, "Good Film").tokens == tokens
+
+
+@pytest.mark.parametrize("scheme, tokens", [("ptb", ["it", "was", "``", "great.", "''", "ok"]),
+                                            ("ptb2", ["it", "was", "``", "great", ".", "''", "ok"])])
+def test_a_model_reads_text_with_the_tokenizer_scheme_it_was_trained_with(tmp_path, scheme, tokens):
+    """Shipped models name "ptb", the first release's tokenizer they were trained with; newer ones "ptb2"."""
+    model = random_model("gru")
+    model.info.tokenizer_scheme = scheme
+    rnnviz.save(model, tmp_path / "model")
+    assert json.loads((tmp_path / "model.json").read_text())["tokenizer"]["scheme"] == scheme
+    loaded = rnnviz.load(tmp_path / "model.safetensors")
+    assert loaded.info.tokenizer_scheme == scheme and loaded.tokenize('It was "great." OK') == tokens
+
+
+def test_a_checkpoint_without_a_scheme_reads_with_the_first_release_tokenizer(tmp_path):
+    rnnviz.save(random_model("gru"), tmp_path / "model")
+    document = json.loads((tmp_path / "model.json").read_text())
+    del document["tokenizer"]["scheme"]
+    (tmp_path / "model.json").write_text(json.dumps(document))
+    assert rnnviz.load(tmp_path / "model.safetensors").info.tokenizer_scheme == "ptb"

@@ -30,6 +30,14 @@ def test_text_is_split_into_ptb_tokens(text, tokens):
     assert tokenize(text) == tokens
 
 
+def test_the_first_release_scheme_keeps_a_period_before_a_closing_quote_and_others_are_refused():
+    """Shipped models were trained with "ptb"; they read text as they were taught to."""
+    assert tokenize('It was "great." I laughed', scheme="ptb") == ["it", "was", "``", "great.", "''", "i", "laughed"]
+    assert tokenize("Bad. Really bad!", scheme="ptb") == tokenize("Bad. Really bad!")
+    with pytest.raises(ValueError, match="unknown tokenizer scheme"):
+        tokenize("text", scheme="bpe")
+
+
 def test_imdb_line_breaks_curly_quotes_and_dashes_become_ptb_tokens():
     text = "Great film.<br /><br />It\u2019s \u201cfun\u201d \u2014 really"
     assert tokenize(text) == ["great", "film", ".", "it", "'s", "``", "fun", "''", "--", "really"]
