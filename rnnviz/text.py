@@ -101,7 +101,7 @@ def normalize(text: str) -> str:
 def _split_sentence_periods(text: str, scheme: str) -> str:
     def split(match: re.Match[str]) -> str:
         word = match.group(1)
-        bare = word.lstrip("\"'`([{")  # the word without the quotes or brackets that open it
+        bare = word if scheme == "ptb" else word.lstrip("\"'`([{")  # ptb2: without the quotes or brackets opening it
         if len(bare) <= 1 or "." in bare or bare.lower() in _ABBREVIATIONS:
             return match.group(0)
         return f"{word} ."

@@ -34,6 +34,7 @@ def test_the_first_release_scheme_keeps_a_period_before_a_closing_quote_and_othe
     """Shipped models were trained with "ptb"; they read text as they were taught to."""
     assert tokenize('It was "great." I laughed', scheme="ptb") == ["it", "was", "``", "great.", "''", "i", "laughed"]
     assert tokenize("Bad. Really bad!", scheme="ptb") == tokenize("Bad. Really bad!")
+    assert tokenize("see (a. b)", scheme="ptb") == ["see", "(", "a", ".", "b", ")"]  # ptb2 keeps the initial "a."
     with pytest.raises(ValueError, match="unknown tokenizer scheme"):
         tokenize("text", scheme="bpe")
 
