@@ -108,6 +108,7 @@ def main() -> int:
         print("|---|---|---|---|---|---|")
         for length in (230, 2596):
             ids = torch.tensor(model.read(review)[1][:length])
+            length = len(ids)
 
             def single() -> list[np.ndarray]:
                 with torch.no_grad():
