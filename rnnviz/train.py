@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import augment, calibration, checkpoint
+from . import augment, calibration, checkpoint, lm
 from .progress import progress
 from .data import LabeledTexts, dedupe_key, file_sha256, read_labeled
 from .model import ModelConfig, ModelInfo, SentimentModel, pad_batch
@@ -98,7 +98,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pretrain-embeddings", action=argparse.BooleanOptionalAction, default=True,
                         help="start the embedding from word vectors learned on unlabeled training text (default)")
     parser.add_argument("--embedding-corpus", type=Path, nargs="+",
-                        help="labeled files whose text (labels unused) the word vectors learn from")
+                        help="labeled files whose text (labels unused) the word vectors and the language model learn from")
     parser.add_argument("--vocab-from-vectors", action=argparse.BooleanOptionalAction,
                         help="fill the vocabulary up to --vocab-size with words that only the vectors know")
     parser.add_argument("--also-train", type=Path, nargs="*",
@@ -119,6 +119,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weight-average", type=float, default=0.0,
                         help="judge and keep an exponential moving average of the weights with this decay per "
                              "batch, e.g. 0.999 (0: the raw weights); smooths the noise of the last batches")
+    parser.add_argument("--lm-epochs", type=int, default=0,
+                        help="first train the embedding and recurrent layer as a language model over the embedding "
+                             "corpus for this many passes (rnnviz.lm; 0: none)")
+    parser.add_argument("--lm-lr", type=float, default=2e-3, help="learning rate of the language-model pretraining")
     parser.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     parser.add_argument("--limit", type=int, default=0, help="use only this many training texts (for smoke runs)")
     parser.add_argument("--seed", type=int, default=13)
@@ -254,6 +258,14 @@ def accuracy(model: SentimentModel, encoded: list[list[int]], labels: list[int])
     return float((predicted == np.asarray(labels)).mean())
 
 
+def unlabeled_corpus(args: argparse.Namespace, held_out: list[str]) -> list[list[str]]:
+    """The embedding corpus's texts (labels unused), tokenized, without any text also in dev or test."""
+    excluded = {dedupe_key(t) for t in held_out}
+    return [tokenize(text) for file in args.embedding_corpus
+            for text in progress(read_labeled(file).texts, desc=f"reading {Path(file).name}")
+            if dedupe_key(text) not in excluded]
+
+
 def cached_vectors(args: argparse.Namespace, held_out: list[str]) -> tuple[list[str], np.ndarray]:
     """Word vectors learned from the embedding corpus minus any dev or test text, cached on disk."""
     excluded = {dedupe_key(t) for t in held_out}
@@ -266,10 +278,7 @@ def cached_vectors(args: argparse.Namespace, held_out: list[str]) -> tuple[list[
         with np.load(path, allow_pickle=False) as stored:
             return [str(w) for w in stored["words"]], stored["vectors"]
     started = time.time()
-    corpus = [tokenize(text) for file in args.embedding_corpus
-              for text in progress(read_labeled(file).texts, desc=f"reading {Path(file).name}")
-              if dedupe_key(text) not in excluded]
-    words, vectors = pretrain_vectors(corpus, args.embedding_dim, seed=args.seed)
+    words, vectors = pretrain_vectors(unlabeled_corpus(args, held_out), args.embedding_dim, seed=args.seed)
     args.cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, words=np.array(words), vectors=vectors)
     print(f"learned {len(words)} word vectors in {time.time() - started:.0f} s", file=sys.stderr)
@@ -299,8 +308,8 @@ def train(args: argparse.Namespace) -> SentimentModel:
     dev_tokens = [tokenize(t) for t in splits.dev.texts]
     main_texts = splits.provenance["train_texts_used"]  # the vocabulary counts the main file, not its augmentations
     vocab = Vocabulary.build(train_tokens[:main_texts], args.vocab_size, args.min_count)
-    vectors = cached_vectors(args, held_out=splits.dev.texts + (splits.test.texts if splits.test else [])) \
-        if args.pretrain_embeddings else None
+    held_out = splits.dev.texts + (splits.test.texts if splits.test else [])
+    vectors = cached_vectors(args, held_out) if args.pretrain_embeddings else None
     if vectors is not None and args.vocab_from_vectors:
         vocab = extend_vocabulary(vocab, vectors[0], args.vocab_size)
     train_ids = [cut(vocab.encode(t), args.max_train_tokens, args.truncate) for t in train_tokens]
@@ -325,6 +334,12 @@ def train(args: argparse.Namespace) -> SentimentModel:
             for layer in range(args.layers):  # rows stacked i, f, g, o; the two biases add up
                 getattr(model.rnn, f"bias_ih_l{layer}")[args.hidden_size:2 * args.hidden_size] = args.forget_bias
                 getattr(model.rnn, f"bias_hh_l{layer}")[args.hidden_size:2 * args.hidden_size] = 0.0
+    language_model = None
+    if args.lm_epochs:
+        encoded = [vocab.encode(tokens) for tokens in unlabeled_corpus(args, held_out)]
+        language_model = lm.pretrain(model, encoded, args.lm_epochs, args.lm_lr, args.seed)
+        print(f"language model: {language_model.tokens:,} tokens x {args.lm_epochs}, perplexity "
+              f"{language_model.final_perplexity:.0f}, {language_model.seconds:.0f} s", file=sys.stderr)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.weight_average)) \
         if args.weight_average else None
@@ -388,8 +403,9 @@ def train(args: argparse.Namespace) -> SentimentModel:
             "embedding_dim", "hidden_size", "layers", "dropout", "epochs", "batch_size", "lr", "vocab_size",
             "min_count", "max_train_tokens", "truncate", "step_loss_weight", "patience", "seed", "threads",
             "pretrain_embeddings", "vocab_from_vectors", "embedding_scale", "freeze_embedding_epochs", "forget_bias",
-            "flip_oversample", "counterfactuals", "calibrate", "weight_average")} | {"also_train": [str(p) for p in args.also_train]},
-        "embedding_corpus": [str(p) for p in args.embedding_corpus] if args.pretrain_embeddings else [],
+            "flip_oversample", "counterfactuals", "calibrate", "weight_average", "lm_epochs", "lm_lr")} | {"also_train": [str(p) for p in args.also_train]},
+        "embedding_corpus": [str(p) for p in args.embedding_corpus] if args.pretrain_embeddings or args.lm_epochs else [],
+        "language_model": language_model.to_dict() if language_model else None,
         "history": history,
         "reports": reports,
         "train_seconds": round(train_seconds, 1),

@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import pytest
+import torch
 
 import rnnviz
 from rnnviz import calibration, evaluate, train
@@ -198,3 +199,28 @@ def test_a_moving_average_of_the_weights_is_what_dev_judges_and_the_model_keeps(
     assert model.info.training["hyperparameters"]["weight_average"] == 0.9
     assert model.info.metrics["dev_accuracy"] >= 0.95
     assert model.predict_proba(["the film was superb", "the plot was awful"]).argmax(1).tolist() == [1, 0]
+
+
+def test_language_model_pretraining_learns_to_predict_the_next_word():
+    """A corpus where every word decides the next: the recurrent layer learns it far below the vocabulary's size."""
+    from rnnviz import lm
+    from rnnviz.model import ModelConfig, ModelInfo, SentimentModel
+    from rnnviz.text import Vocabulary
+
+    vocab = Vocabulary(("<pad>", "<unk>", *"the film was good and fun".split()))
+    model = SentimentModel(ModelConfig(cell="gru", vocab_size=len(vocab), embedding_dim=8, hidden_size=16),
+                           vocab, ModelInfo(labels=["negative", "positive"]))
+    texts = [vocab.encode("the film was good and fun".split())] * 200
+    head_before = model.head.weight.detach().clone()
+    report = lm.pretrain(model, texts, epochs=40, lr=0.02, seed=0, show_progress=False)
+    assert report.tokens == 1200 and report.final_perplexity < 2 < len(vocab)
+    assert torch.equal(model.head.weight, head_before), "the classifier's head is not the language model's"
+
+
+def test_the_sst_pipeline_with_language_model_pretraining_runs_end_to_end_and_records_it(toy_files):
+    model = train.train(train.parse_args(train_args(toy_files, "lstm", [
+        "--embedding-corpus", str(toy_files / "train.tsv"), "--lm-epochs", "2"])))
+    report = model.info.training["language_model"]
+    assert report["epochs"] == 2 and report["tokens"] > 3000 and report["final_perplexity"] > 0
+    assert model.info.training["hyperparameters"]["lm_epochs"] == 2
+    assert model.info.metrics["dev_accuracy"] >= 0.9
