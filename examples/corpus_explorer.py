@@ -4,9 +4,9 @@
     python examples/corpus_explorer.py
 
 Opens the shipped index of gru-sst2 over the SST-2 dev and test sentences, finds the unit whose top-layer
-hidden state moves the prediction most on "The movie was not bad at all.", prints where that unit is highest
-across the corpus and the words that switch it on, searches the corpus for the pattern of units that are on
-over "not bad", and silences the unit to see how far the prediction moves. Runs in seconds.
+hidden state moves the prediction most on "This is not a bad movie at all.", prints where that unit is highest
+across the corpus and the words that switch it on, searches the corpus for the pattern of units that switch on
+over "a bad" after the "not", and silences the unit to see how far the prediction moves. Runs in seconds.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import rnnviz  # noqa: E402
 from rnnviz import analysis, corpus, patterns  # noqa: E402
 
 MODEL = "gru-sst2"
-TEXT = "The movie was not bad at all."
+TEXT = "This is not a bad movie at all."
 
 
 def main() -> dict:
@@ -42,10 +42,10 @@ def main() -> dict:
         print(f"  {row.value:+.3f}  {context}")
     print("words that switch it on:", ", ".join(index.top_words(unit)["word"].head(8)))
 
-    start = tr.tokens.index("not")
-    units = patterns.pattern_units(tr.hidden[-1], start, start, threshold=0.7)
-    matches, count = patterns.search(index, units, length=1, threshold=0.7, mode="fast", limit=5)
-    print(f"\n{len(units)} units switch on (>= 0.7) at 'not'; {count} corpus positions do the same, the best:")
+    start = tr.tokens.index("not") + 1
+    units = patterns.pattern_units(tr.hidden[-1], start, start + 1, threshold=0.7)
+    matches, count = patterns.search(index, units, length=2, threshold=0.7, mode="fast", limit=5)
+    print(f"\n{len(units)} units switch on (>= 0.7) over 'a bad' after 'not'; {count} corpus spans do the same:")
     for row in matches.itertuples():
         print(f"  {row.before} [{row.span}] {row.after}")
 

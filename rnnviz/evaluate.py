@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         reports = test_reports(model, LabeledTexts(texts, labels, args.data), temperature, args.sst_trees)
         print(json.dumps({"model": model.name, "data": args.data, **reports}, indent=1))
         if args.record:
-            record(args.model, reports)
+            record(args.model, reports, args.data)
         return 0
     result = evaluate(model, texts, labels)
     print(json.dumps({"model": model.name, "data": args.data, **result}) if args.json
@@ -154,12 +154,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def record(name_or_path: str, reports: dict) -> None:
-    """Write test reports into a checkpoint's JSON: the headline numbers into metrics, the rest into training."""
+def record(name_or_path: str, reports: dict, test_file: str | Path) -> None:
+    """Write test reports into a checkpoint's JSON: the headline numbers and the test file into metrics, the rest
+    into training."""
     path = resolve_checkpoint(name_or_path).with_suffix(".json")
     document = json.loads(path.read_text(encoding="utf-8"))
     document.setdefault("training", {}).setdefault("reports", {}).update(reports)
     document["metrics"].update(headline_metrics(document["training"]["reports"]))
+    document["metrics"]["test_file"] = str(Path(test_file).resolve())
     path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"recorded in {path}", file=sys.stderr)
 
