@@ -95,6 +95,7 @@ def main() -> int:
     use_trace_threads()
     model = rnnviz.load("lstm-imdb")
     rnn, hidden = model.rnn, model.config.hidden_size
+    assert hidden <= 1024 and hidden % 16 == 0, "the C pass holds 4 x 1,024 gate rows, in blocks of 64"
     review = (ROOT / "tests" / "data" / "imdb_review_longest.txt").read_text(encoding="utf-8")
     pointer = ctypes.POINTER(ctypes.c_float)
     with tempfile.TemporaryDirectory() as folder:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rnnviz.data import read_labeled  # noqa: E402
 from rnnviz.examples import EXAMPLES  # noqa: E402
-from rnnviz.text import _TREEBANK, _PTBTokenizer, _split_sentence_periods, normalize, tokenize  # noqa: E402
+from rnnviz.text import _TREEBANK, SCHEME, _PTBTokenizer, _split_sentence_periods, normalize, tokenize  # noqa: E402
 
 
 class NltkEngine(TreebankWordTokenizer):
@@ -36,7 +36,7 @@ class NltkEngine(TreebankWordTokenizer):
 def with_engine(treebank: TreebankWordTokenizer):
     def run(text: str, lowercase: bool = True) -> list[str]:
         text = normalize(text)
-        return treebank.tokenize(_split_sentence_periods(text.lower() if lowercase else text))
+        return treebank.tokenize(_split_sentence_periods(text.lower() if lowercase else text, SCHEME))
     return run
 
 

@@ -136,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--record", action="store_true",
                         help="with --reading: write the reports into the model's JSON (metrics and training.reports)")
     args = parser.parse_args(argv)
+    if args.record and args.limit:
+        parser.error("--record writes the score of the whole file: drop --limit")
     model = load(args.model)
     data = read_labeled(args.data)
     texts, labels = data.texts, data.labels

@@ -32,6 +32,10 @@ CUTOFFS = (2000, 10000)
 
 @dataclass(frozen=True)
 class PretrainReport:
+    """What a pretraining did: ``tokens`` in the stream (all but its last ``STREAMS`` at most are read), the passes,
+    ``final_perplexity`` (exp of the running mean training loss over the last 100 windows; not a held-out figure)
+    and the time."""
+
     tokens: int
     epochs: int
     final_perplexity: float

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .rnn_trace import output_size
-from .text import Vocabulary, tokenize
+from .text import SCHEME, Vocabulary, tokenize
 
 CELLS = ("lstm", "gru", "rnn")
 GATE_COUNT = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -140,8 +140,9 @@ class ModelInfo:
     labels: list[str]
     lowercase: bool = True
     name: str = ""
-    tokenizer_scheme: str = "ptb"
-    """rnnviz.text's scheme the model was trained with ("ptb" for checkpoints that name none)."""
+    tokenizer_scheme: str = SCHEME
+    """rnnviz.text's scheme the model reads with: the one it was trained with (a checkpoint that names none reads
+    with "ptb", the first release's)."""
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 

@@ -4,9 +4,9 @@ Both the LSTM cell state (c_t = f_t * c_{t-1} + i_t * g_t) and the keep scores' 
 (a running product is the recurrence with b = 0) are this recurrence. A loop of one step at a time costs
 two small NumPy calls per token; cutting time into about sqrt(T) chunks runs the steps inside every chunk
 at once, then carries each chunk's end into the next: about 4 sqrt(T) calls on larger arrays instead of
-2T (at 2,596 steps of 256 units, half the time). Exact up to float32 rounding: each value is its chunk's own
-recurrence plus the incoming state times a product of at most one chunk of factors, so a long running product
-keeps about the precision of float64 done step by step.
+2T (at 2,596 steps of 256 units, half the time). Exact up to rounding in the inputs' dtype: each value is its
+chunk's own recurrence plus the incoming state times a product of at most one chunk of factors (in float32, a
+running product over 2,596 steps is within about 3e-6 of float64, a little closer than a float32 step loop).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def linear_recurrence(a: np.ndarray, b: np.ndarray | None, initial: np.ndarray) 
             np.multiply(a_chunks[:, :, j], body_out[:, :, j - 1], out=body_out[:, :, j])
             body_out[:, :, j] += b_chunks[:, :, j]
     incoming = np.empty((batch, count, 1, width), dtype=out.dtype)
-    state = np.asarray(initial, dtype=out.dtype).reshape(batch, width)
+    state = np.broadcast_to(np.asarray(initial, dtype=out.dtype), (batch, width))
     for k in range(count):
         incoming[:, k, 0] = state
         state = product[:, k, -1] * state if b is None else product[:, k, -1] * state + body_out[:, k, -1]

@@ -69,6 +69,14 @@ PRESETS = {
 }
 
 
+def _decay(text: str) -> float:
+    """A moving average's decay per batch: 0 (off) or a number in (0, 1); 1 would never move from the start."""
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"the decay must be at least 0 and below 1, not {text}")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m rnnviz.train", description=__doc__.split("\n")[0])
     parser.add_argument("--cell", choices=("lstm", "gru"), required=True)
@@ -116,7 +124,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--forget-bias", type=float, default=0.0,
                         help="LSTM only: start the forget gate's bias here (1.0 helps long texts; Jozefowicz et al. 2015)")
     parser.add_argument("--cache", type=Path, default=Path(".cache"), help="where learned word vectors are kept")
-    parser.add_argument("--weight-average", type=float, default=0.0,
+    parser.add_argument("--weight-average", type=_decay, default=0.0,
                         help="judge and keep an exponential moving average of the weights with this decay per "
                              "batch, e.g. 0.999 (0: the raw weights); smooths the noise of the last batches")
     parser.add_argument("--lm-epochs", type=int, default=0,

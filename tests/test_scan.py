@@ -49,3 +49,11 @@ def test_products_after_each_step_keep_their_precision_over_thousands_of_steps(s
     assert result.dtype == np.float32
     np.testing.assert_array_equal(result[-1], 1.0)
     np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-37)
+
+
+def test_one_initial_state_serves_every_sequence_of_a_batch():
+    a = np.full((3, 5, 2), 0.5, dtype=np.float32)
+    b = np.ones((3, 5, 2), dtype=np.float32)
+    shared = linear_recurrence(a, b, np.array([[2.0, 4.0]], dtype=np.float32))
+    each = linear_recurrence(a, b, np.tile(np.array([[2.0, 4.0]], dtype=np.float32), (3, 1)))
+    np.testing.assert_array_equal(shared, each)

@@ -181,8 +181,16 @@ def test_evaluation_can_report_how_a_model_reads_and_record_it_in_the_checkpoint
     printed = json.loads(capsys.readouterr().out)
     assert {"test", "negation_probe", "test_sst_negation"} <= set(printed)
     metrics = rnnviz.load(weights).info.metrics
+    assert metrics["test_file"] == str((toy_files / "test.tsv").resolve())
     assert metrics["test_sst_negation_all"] == printed["test_sst_negation"]["all"]["accuracy"]
     assert metrics["negation_probe_accuracy"] == printed["negation_probe"]["all"]["accuracy"]
+
+
+def test_a_score_of_part_of_the_test_file_is_never_recorded(toy_files):
+    train.main(train_args(toy_files, "gru", ["--epochs", "1"]))
+    with pytest.raises(SystemExit):
+        evaluate.main(["--model", str(toy_files / "toy-gru.safetensors"), "--data", str(toy_files / "test.tsv"),
+                       "--reading", "--record", "--limit", "10"])
 
 
 def test_the_pipeline_with_word_vector_pretraining_runs_end_to_end_in_seconds(toy_files):
@@ -195,10 +203,15 @@ def test_the_pipeline_with_word_vector_pretraining_runs_end_to_end_in_seconds(to
 
 
 def test_a_moving_average_of_the_weights_is_what_dev_judges_and_the_model_keeps(toy_files):
-    model = train.train(train.parse_args(train_args(toy_files, "gru", ["--weight-average", "0.9"])))
-    assert model.info.training["hyperparameters"]["weight_average"] == 0.9
-    assert model.info.metrics["dev_accuracy"] >= 0.95
-    assert model.predict_proba(["the film was superb", "the plot was awful"]).argmax(1).tolist() == [1, 0]
+    """The same seed with and without the average: the same raw training, other weights kept, both learn."""
+    plain = train.train(train.parse_args(train_args(toy_files, "gru")))
+    averaged = train.train(train.parse_args(train_args(toy_files, "gru", ["--weight-average", "0.9"])))
+    assert averaged.info.training["hyperparameters"]["weight_average"] == 0.9
+    assert not torch.equal(averaged.rnn.weight_hh_l0, plain.rnn.weight_hh_l0)
+    assert averaged.info.metrics["dev_accuracy"] >= 0.95
+    assert averaged.predict_proba(["the film was superb", "the plot was awful"]).argmax(1).tolist() == [1, 0]
+    with pytest.raises(SystemExit):
+        train.parse_args(train_args(toy_files, "gru", ["--weight-average", "1.0"]))
 
 
 def test_language_model_pretraining_learns_to_predict_the_next_word():
@@ -211,15 +224,26 @@ def test_language_model_pretraining_learns_to_predict_the_next_word():
     model = SentimentModel(ModelConfig(cell="gru", vocab_size=len(vocab), embedding_dim=8, hidden_size=16),
                            vocab, ModelInfo(labels=["negative", "positive"]))
     texts = [vocab.encode("the film was good and fun".split())] * 200
-    head_before = model.head.weight.detach().clone()
+    head_before, rnn_before = model.head.weight.detach().clone(), model.rnn.weight_hh_l0.detach().clone()
     report = lm.pretrain(model, texts, epochs=40, lr=0.02, seed=0, show_progress=False)
     assert report.tokens == 1200 and report.final_perplexity < 2 < len(vocab)
+    assert not torch.equal(model.rnn.weight_hh_l0, rnn_before), "the recurrent layer learned"
     assert torch.equal(model.head.weight, head_before), "the classifier's head is not the language model's"
 
 
-def test_the_sst_pipeline_with_language_model_pretraining_runs_end_to_end_and_records_it(toy_files):
+def test_the_sst_pipeline_with_language_model_pretraining_runs_end_to_end_and_records_it(toy_files, monkeypatch):
+    pretrained = []
+
+    def pretrain_and_note(model, *args, **kwargs):
+        report = real_pretrain(model, *args, **kwargs)
+        pretrained.append(model)
+        return report
+
+    real_pretrain = train.lm.pretrain
+    monkeypatch.setattr(train.lm, "pretrain", pretrain_and_note)
     model = train.train(train.parse_args(train_args(toy_files, "lstm", [
         "--embedding-corpus", str(toy_files / "train.tsv"), "--lm-epochs", "2"])))
+    assert pretrained == [model], "the classifier goes on from the language model's weights"
     report = model.info.training["language_model"]
     assert report["epochs"] == 2 and report["tokens"] > 3000 and report["final_perplexity"] > 0
     assert model.info.training["hyperparameters"]["lm_epochs"] == 2
