@@ -70,8 +70,8 @@ def pretrain(model: SentimentModel, encoded: Sequence[Sequence[int]], epochs: in
         raise ValueError(f"language-model pretraining needs more text: {len(stream)} tokens for {STREAMS} streams")
     inputs = stream[: per_stream * STREAMS].view(STREAMS, per_stream)
     targets = stream[1: per_stream * STREAMS + 1].view(STREAMS, per_stream)
-    softmax = nn.AdaptiveLogSoftmaxWithLoss(model.output_size, model.config.vocab_size, _cutoffs(model.config.vocab_size),
-                                            div_value=4.0)
+    vocab_size = model.config.vocab_size
+    softmax = nn.AdaptiveLogSoftmaxWithLoss(model.output_size, vocab_size, _cutoffs(vocab_size), div_value=4.0)
     parameters = [*model.embedding.parameters(), *model.rnn.parameters(), *softmax.parameters()]
     optimizer = torch.optim.Adam(parameters, lr=lr)
     was_training = model.training

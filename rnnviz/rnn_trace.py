@@ -3,8 +3,8 @@
 ``trace_rnn(rnn, x)`` runs each layer and direction once through PyTorch's fused kernel with that
 layer's own weights (so the hidden states are the module's own), then recomputes every gate of every
 step from those hidden states in batched matrix products; only the LSTM cell update c = f*c + i*g runs
-over time, as a chunked linear recurrence (rnnviz.scan) of cheap elementwise work. Covered: 1 or more layers, ``bidirectional``, ``batch_first`` either
-way, ``bias=False``, LSTM ``proj_size``, dropout (eval-mode semantics: no dropout), an initial state,
+over time, as a chunked linear recurrence (rnnviz.scan) of cheap elementwise work. Covered: 1 or more
+layers, ``bidirectional``, ``batch_first`` either way, ``bias=False``, LSTM ``proj_size``, dropout (eval-mode semantics: no dropout), an initial state,
 CPU or CUDA. Arrays are laid out (layers, directions, T, H); the backward direction is indexed by input
 position, not by reading order.
 """
@@ -193,7 +193,8 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
     size = pre.shape[-1] // 4
     g = torch.tanh(pre[..., 2 * size : 3 * size])
     i, f, _, o = pre.sigmoid_().chunk(4, dim=-1)  # in place; the candidate's block was read above
-    c = linear_recurrence(f.cpu().numpy(), (i * g).cpu().numpy(), c0.detach().cpu().numpy())  # c_t = f_t c_{t-1} + i_t g_t
+    # c_t = f_t * c_{t-1} + i_t * g_t
+    c = linear_recurrence(f.cpu().numpy(), (i * g).cpu().numpy(), c0.detach().cpu().numpy())
     states = {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": torch.from_numpy(c), "hidden": h}
     if w["w_hr"] is not None:  # the kernel gave r_t = W_hr h_t; h_t itself is o_t * tanh(c_t)
         states.update(hidden=o * torch.tanh(states["cell_state"].to(o.device)), projection=h)

@@ -73,13 +73,14 @@ _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st jr sr vs etc prof gen sgt lt col capt rev mt ft no vol ca approx inc ltd co bros".split()
 )
 _SENTENCE_END = {
-    "ptb": re.compile(r"(?<!\S)(\S+?)\.(?=\s|$)"),
-    "ptb2": re.compile(r"(?<!\S)(\S+?)\.(?=[\"')\]}]*(?:\s|$))"),
+    "ptb": (re.compile(r"(?<!\S)(\S+?)\.(?=\s|$)"), ""),
+    "ptb2": (re.compile(r"(?<!\S)(\S+?)\.(?=[\"')\]}]*(?:\s|$))"), "\"'`([{"),
 }
-"""A word ending a sentence, by tokenizer scheme: its period comes before a space or the end ("ptb", the first
-release's, which models trained then read), or also before closing quotes or brackets ("ptb2": 'it was "great." i'
-splits "great" from its period, where "ptb" reads the unknown word "great."). Linear: a closer run is scanned
-once, from the one period before it."""
+"""By tokenizer scheme: a word ending a sentence, and the openers set aside when judging whether the word is an
+initial or an abbreviation that keeps its period. "ptb", the first release's, which models trained then read: the
+period comes before a space or the end. "ptb2": also before closing quotes or brackets ('it was "great." i' splits
+"great" from its period, where "ptb" reads the unknown word "great."), judged without opening quotes or brackets.
+Linear: a closer run is scanned once, from the one period before it."""
 SCHEMES = tuple(_SENTENCE_END)
 SCHEME = "ptb2"
 """The scheme new models are trained with and ``tokenize`` uses unless told; a checkpoint names its own."""
@@ -99,14 +100,16 @@ def normalize(text: str) -> str:
 
 
 def _split_sentence_periods(text: str, scheme: str) -> str:
+    sentence_end, openers = _SENTENCE_END[scheme]
+
     def split(match: re.Match[str]) -> str:
         word = match.group(1)
-        bare = word if scheme == "ptb" else word.lstrip("\"'`([{")  # ptb2: without the quotes or brackets opening it
+        bare = word.lstrip(openers)
         if len(bare) <= 1 or "." in bare or bare.lower() in _ABBREVIATIONS:
             return match.group(0)
         return f"{word} ."
 
-    return _SENTENCE_END[scheme].sub(split, text)
+    return sentence_end.sub(split, text)
 
 
 def tokenize(text: str, lowercase: bool = True, scheme: str = SCHEME) -> list[str]:

@@ -106,7 +106,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pretrain-embeddings", action=argparse.BooleanOptionalAction, default=True,
                         help="start the embedding from word vectors learned on unlabeled training text (default)")
     parser.add_argument("--embedding-corpus", type=Path, nargs="+",
-                        help="labeled files whose text (labels unused) the word vectors and the language model learn from")
+                        help="labeled files whose text (labels unused) the word vectors and the language model "
+                             "learn from")
     parser.add_argument("--vocab-from-vectors", action=argparse.BooleanOptionalAction,
                         help="fill the vocabulary up to --vocab-size with words that only the vectors know")
     parser.add_argument("--also-train", type=Path, nargs="*",
@@ -162,6 +163,11 @@ class Splits:
     provenance: dict
 
 
+def held_out_keys(dev: LabeledTexts, test: LabeledTexts | None) -> set[str]:
+    """The dedupe_key of every dev and test text: what no training text, labelled or not, may be."""
+    return {dedupe_key(t) for t in dev.texts + (test.texts if test else [])}
+
+
 def load_splits(args: argparse.Namespace) -> Splits:
     """Read the files, hold out dev if needed, and drop training texts that also occur in dev or test."""
     train = read_labeled(args.train)
@@ -177,7 +183,7 @@ def load_splits(args: argparse.Namespace) -> Splits:
         dev = train.subset(sorted(order[:n_dev]))
         dev.source = f"{train.source} (held-out {n_dev} texts, seed {args.seed})"
         train_indices = sorted(order[n_dev:])
-    held_out = {dedupe_key(t) for t in dev.texts} | ({dedupe_key(t) for t in test.texts} if test else set())
+    held_out = held_out_keys(dev, test)
     seen: set[str] = set()
     kept, dropped_overlap, dropped_duplicate = [], 0, 0
     for i in train_indices:
@@ -266,17 +272,18 @@ def accuracy(model: SentimentModel, encoded: list[list[int]], labels: list[int])
     return float((predicted == np.asarray(labels)).mean())
 
 
-def unlabeled_corpus(args: argparse.Namespace, held_out: list[str]) -> list[list[str]]:
-    """The embedding corpus's texts (labels unused), tokenized, without any text also in dev or test."""
-    excluded = {dedupe_key(t) for t in held_out}
+def unlabeled_corpus(args: argparse.Namespace, excluded: set[str]) -> list[list[str]]:
+    """The embedding corpus's texts (labels unused), tokenized, without any text whose ``dedupe_key`` is
+    ``excluded`` (dev and test texts)."""
     return [tokenize(text) for file in args.embedding_corpus
             for text in progress(read_labeled(file).texts, desc=f"reading {Path(file).name}")
             if dedupe_key(text) not in excluded]
 
 
-def cached_vectors(args: argparse.Namespace, held_out: list[str]) -> tuple[list[str], np.ndarray]:
-    """Word vectors learned from the embedding corpus minus any dev or test text, cached on disk."""
-    excluded = {dedupe_key(t) for t in held_out}
+def cached_vectors(args: argparse.Namespace, excluded: set[str],
+                   corpus: list[list[str]] | None = None) -> tuple[list[str], np.ndarray]:
+    """Word vectors learned from the embedding corpus minus any dev or test text, cached on disk; ``corpus`` is
+    that text already tokenized, when at hand (it is read only if the cache misses)."""
     key = hashlib.sha256(json.dumps(
         [[file_sha256(p) for p in args.embedding_corpus], sorted(excluded), args.embedding_dim, args.seed,
          SCHEME]
@@ -286,7 +293,9 @@ def cached_vectors(args: argparse.Namespace, held_out: list[str]) -> tuple[list[
         with np.load(path, allow_pickle=False) as stored:
             return [str(w) for w in stored["words"]], stored["vectors"]
     started = time.time()
-    words, vectors = pretrain_vectors(unlabeled_corpus(args, held_out), args.embedding_dim, seed=args.seed)
+    if corpus is None:
+        corpus = unlabeled_corpus(args, excluded)
+    words, vectors = pretrain_vectors(corpus, args.embedding_dim, seed=args.seed)
     args.cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, words=np.array(words), vectors=vectors)
     print(f"learned {len(words)} word vectors in {time.time() - started:.0f} s", file=sys.stderr)
@@ -316,8 +325,9 @@ def train(args: argparse.Namespace) -> SentimentModel:
     dev_tokens = [tokenize(t) for t in splits.dev.texts]
     main_texts = splits.provenance["train_texts_used"]  # the vocabulary counts the main file, not its augmentations
     vocab = Vocabulary.build(train_tokens[:main_texts], args.vocab_size, args.min_count)
-    held_out = splits.dev.texts + (splits.test.texts if splits.test else [])
-    vectors = cached_vectors(args, held_out) if args.pretrain_embeddings else None
+    excluded = held_out_keys(splits.dev, splits.test)
+    corpus = unlabeled_corpus(args, excluded) if args.lm_epochs else None  # read once for the vectors and the LM
+    vectors = cached_vectors(args, excluded, corpus) if args.pretrain_embeddings else None
     if vectors is not None and args.vocab_from_vectors:
         vocab = extend_vocabulary(vocab, vectors[0], args.vocab_size)
     train_ids = [cut(vocab.encode(t), args.max_train_tokens, args.truncate) for t in train_tokens]
@@ -332,7 +342,7 @@ def train(args: argparse.Namespace) -> SentimentModel:
     config = ModelConfig(cell=args.cell, vocab_size=len(vocab), embedding_dim=args.embedding_dim,
                          hidden_size=args.hidden_size, num_layers=args.layers, num_classes=n_classes,
                          dropout=args.dropout)
-    model = SentimentModel(config, vocab, ModelInfo(labels=labels, name=Path(args.out).name, tokenizer_scheme=SCHEME))
+    model = SentimentModel(config, vocab, ModelInfo(labels=labels, name=Path(args.out).name))
     if vectors is not None:
         matrix, hits = initial_embedding(vocab.tokens, *vectors, scale=args.embedding_scale, seed=args.seed)
         model.embedding.weight.data.copy_(matrix)
@@ -343,8 +353,9 @@ def train(args: argparse.Namespace) -> SentimentModel:
                 getattr(model.rnn, f"bias_ih_l{layer}")[args.hidden_size:2 * args.hidden_size] = args.forget_bias
                 getattr(model.rnn, f"bias_hh_l{layer}")[args.hidden_size:2 * args.hidden_size] = 0.0
     language_model = None
-    if args.lm_epochs:
-        encoded = [vocab.encode(tokens) for tokens in unlabeled_corpus(args, held_out)]
+    if corpus is not None:
+        encoded = [vocab.encode(tokens) for tokens in corpus]
+        del corpus  # millions of token strings, not needed while the classifier trains
         language_model = lm.pretrain(model, encoded, args.lm_epochs, args.lm_lr, args.seed)
         print(f"language model: {language_model.tokens:,} tokens x {args.lm_epochs}, perplexity "
               f"{language_model.final_perplexity:.0f}, {language_model.seconds:.0f} s", file=sys.stderr)
@@ -411,8 +422,10 @@ def train(args: argparse.Namespace) -> SentimentModel:
             "embedding_dim", "hidden_size", "layers", "dropout", "epochs", "batch_size", "lr", "vocab_size",
             "min_count", "max_train_tokens", "truncate", "step_loss_weight", "patience", "seed", "threads",
             "pretrain_embeddings", "vocab_from_vectors", "embedding_scale", "freeze_embedding_epochs", "forget_bias",
-            "flip_oversample", "counterfactuals", "calibrate", "weight_average", "lm_epochs", "lm_lr")} | {"also_train": [str(p) for p in args.also_train]},
-        "embedding_corpus": [str(p) for p in args.embedding_corpus] if args.pretrain_embeddings or args.lm_epochs else [],
+            "flip_oversample", "counterfactuals", "calibrate", "weight_average", "lm_epochs", "lm_lr")}
+        | {"also_train": [str(p) for p in args.also_train]},
+        "embedding_corpus": [str(p) for p in args.embedding_corpus]
+        if args.pretrain_embeddings or args.lm_epochs else [],
         "language_model": language_model.to_dict() if language_model else None,
         "history": history,
         "reports": reports,
