@@ -130,12 +130,15 @@ def test_tokenizing_never_trips_a_wall_clock_limit(monkeypatch):
 
 
 class _NltkEngine(TreebankWordTokenizer):
-    """The rules exactly as nltk runs them (regex engine), with rnnviz's own starting-quote rules."""
+    """The rules exactly as nltk runs them (regex engine, the eight contraction rules one by one), with rnnviz's
+    own starting-quote rules."""
 
     STARTING_QUOTES = [*TreebankWordTokenizer.STARTING_QUOTES[:2], *_PTBTokenizer.STARTING_QUOTES[2:]]
 
 
-_PIECES = [*"abnt'\"`.,:;!?()[]{}<>-$%&@# \n\u00a0", "n't", "'s", "'ll", "can", "not", "wanna", "--", "<br />"]
+_PIECES = [*"abnt'\"`.,:;!?()[]{}<>-$%&@# \n\u00a0", "n't", "'s", "'ll", "can", "not", "wanna", "--", "<br />",
+           # every part of nltk's contraction rules, which rnnviz runs in one pass instead of eight
+           "d", "'ye", "gim", "me", "gon", "na", "got", "ta", "lem", "more", "'n", "wan", "'t", "is", "was", "CAN", "Na"]
 _PUNCTUATED = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)
 
 
@@ -148,4 +151,12 @@ def test_the_stdlib_engine_splits_exactly_as_nltks_own(text):
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_the_curated_examples_split_exactly_as_with_nltks_own_engine(name):
     text = normalize(EXAMPLES[name]).lower()
+    assert _TREEBANK.tokenize(text) == _NltkEngine().tokenize(text)
+
+
+@pytest.mark.parametrize("text", [
+    "cannot gimme gonna gotta lemme more'n d'ye wanna go", "CANNOT GonNa Wanna\tgo", "wanna. wannabe cannotgonna",
+    "'tis cannot'tis ' twas", "(gonna) [cannot] \"gimme\" lemme, gotta; more'n! d'ye?",
+])
+def test_contractions_split_exactly_as_nltks_eight_rules(text):
     assert _TREEBANK.tokenize(text) == _NltkEngine().tokenize(text)
