@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import rnnviz  # noqa: E402
 from rnnviz import corpus  # noqa: E402
 from rnnviz.data import read_corpus  # noqa: E402
-from rnnviz.model import pad_batch, use_trace_threads  # noqa: E402
+from rnnviz.model import pad_batch, use_serving_policy  # noqa: E402
 
 
 def plain_forward_seconds(model: rnnviz.SentimentModel, encoded: list[list[int]]) -> float:
@@ -51,7 +51,7 @@ def main() -> int:
     parser.add_argument("--no-states", action="store_true",
                         help="skip the run that stores hidden states (a whole corpus's states take gigabytes)")
     args = parser.parse_args()
-    use_trace_threads()
+    use_serving_policy()
     model = rnnviz.load(args.model)
     texts = read_corpus(args.data, args.sample)
     _, encoded = corpus.encode_corpus(model, texts)

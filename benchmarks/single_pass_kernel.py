@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rnnviz  # noqa: E402
-from rnnviz.model import rnn_backend, use_trace_threads  # noqa: E402
+from rnnviz.model import rnn_backend, use_serving_policy  # noqa: E402
 from rnnviz.rnn_trace import direction_states, direction_weights  # noqa: E402
 
 SOURCE = r"""
@@ -92,7 +92,7 @@ def main() -> int:
     if shutil.which("gcc") is None:
         print("needs gcc to build the C single pass")
         return 1
-    use_trace_threads()
+    use_serving_policy()
     model = rnnviz.load("lstm-imdb")
     rnn, hidden = model.rnn, model.config.hidden_size
     assert hidden <= 1024 and hidden % 16 == 0, "the C pass holds 4 x 1,024 gate rows, in blocks of 64"

@@ -1,9 +1,10 @@
 """How much slower is the instrumented trace than what a user runs? Ratios measured in one run.
 
-    python benchmarks/trace_speed.py [--repeats 15] [--threads 1] [--models lstm-imdb gru-imdb]
+    python benchmarks/trace_speed.py [--repeats 15] [--threads 1] [--models lstm-imdb gru-imdb] [--plain-allocator]
 
-For T = 50, 230 and 2,596 tokens and each model, at the server's thread count (rnnviz.model.TRACE_THREADS
-unless --threads says otherwise), it times, interleaved round by round:
+For T = 50, 230 and 2,596 tokens and each model, under the server's policy (rnnviz.model.use_serving_policy: its
+thread count unless --threads says otherwise, and freed blocks reused unless --plain-allocator), it times,
+interleaved round by round:
   default  model.rnn(model.embedding(ids)) under no_grad with PyTorch's defaults (oneDNN for the LSTM),
            what a user runs: the headline baseline,
   native   the same call on PyTorch's native CPU kernels,
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rnnviz  # noqa: E402
-from rnnviz.model import RNN_BACKEND, rnn_backend  # noqa: E402
+from rnnviz.model import RNN_BACKEND, rnn_backend, use_serving_policy  # noqa: E402
 
 LONGEST = (ROOT / "tests" / "data" / "imdb_review_longest.txt").read_text(encoding="utf-8")
 LENGTHS = (50, 230, 2596)
@@ -63,9 +64,13 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--models", nargs="+", default=["lstm-imdb", "gru-imdb"])
     parser.add_argument("--threads", type=int, default=rnnviz.model.TRACE_THREADS)
+    parser.add_argument("--plain-allocator", action="store_true",
+                        help="leave glibc's allocator as it starts instead of the server's (rnnviz.model.use_serving_policy)")
     args = parser.parse_args()
+    reuse = False if args.plain_allocator else use_serving_policy()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} intra-op thread(s), trace on the {RNN_BACKEND} backend, "
+          f"freed blocks {'reused' if reuse else 'returned'} (glibc), "
           f"median of {args.repeats} interleaved runs after a warm-up\n")
     print("| model | tokens | default forward | native forward | trace | trace / default | trace / native |")
     print("|---|---|---|---|---|---|---|")

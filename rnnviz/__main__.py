@@ -18,7 +18,7 @@ from .checkpoint import CheckpointError, available_models, load
 from .data import read_corpus
 from .export import write_trace
 from .factory import FACTORY_ENV, build_model, parse_spec
-from .model import use_trace_threads
+from .model import use_serving_policy
 from .trace import Trace, trace
 
 BAR_WIDTH = 20
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     index_parser.add_argument("--states", action="store_true",
                               help="also keep the top layer's hidden states (int8) for fast pattern search")
     args = parser.parse_args(argv)
-    use_trace_threads()
+    use_serving_policy()
 
     if args.command == "serve":
         return serve(args.factory, args.port)

@@ -7,6 +7,7 @@ The head reads the top layer's hidden state, so applying it at every step gives 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
@@ -39,10 +40,26 @@ TRACE_THREADS = 1
 """PyTorch intra-op threads per process for serving and the CLI (benchmarks/thread_policy.py): a server runs many
 traces at once, one per session thread, and more intra-op threads only make them fight over the cores."""
 
+REUSED_BLOCK_BYTES = 256 * 2**20
+"""Freed blocks up to this size stay in the process for the next trace instead of going back to the system.
 
-def use_trace_threads() -> None:
-    """Apply the serving thread policy (TRACE_THREADS) to this process; the dashboard and the CLI call it at start."""
+glibc hands a large block (over 128 KiB to 32 MiB, adaptively) straight from and back to the system, so every trace
+of a long review faulted in its buffers afresh: 3,300 page faults per 2,596-token LSTM trace, about a tenth of its
+time (benchmarks/trace_speed.py). The server runs at most two traces at once (rnnviz.app.models.TRACES_AT_ONCE), so
+what stays is bounded by two traces' buffers per allocator arena."""
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def use_serving_policy() -> bool:
+    """Apply the serving policy to this process: TRACE_THREADS intra-op threads, and on glibc, freed blocks up to
+    REUSED_BLOCK_BYTES kept for reuse. The dashboard, the CLI and the benchmarks call it at start. Returns whether
+    the allocator setting took (False on macOS, Windows or another C library, where only the threads apply)."""
     torch.set_num_threads(TRACE_THREADS)
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    return all(mallopt(option, REUSED_BLOCK_BYTES) == 1 for option in (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD))
 
 
 RNN_BACKENDS = ("onednn", "native")

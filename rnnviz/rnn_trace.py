@@ -1,9 +1,10 @@
 """The instrumented pass of any ``torch.nn.LSTM``, ``torch.nn.GRU`` or ``torch.nn.RNN``, every option included.
 
 ``trace_rnn(rnn, x)`` runs each layer and direction once through PyTorch's fused kernel with that
-layer's own weights (so the hidden states are the module's own), then recomputes every gate of every
-step from those hidden states in batched matrix products; only the LSTM cell update c = f*c + i*g runs
-over time, as a chunked linear recurrence (rnnviz.scan) of cheap elementwise work. Covered: 1 or more
+layer's own weights (so the hidden states are the module's own). An LSTM on PyTorch's default CPU kernel
+(oneDNN) hands over its gates and cell states too (rnnviz.onednn_lstm): one pass. Otherwise every gate of
+every step is recomputed from the hidden states in batched matrix products, and the LSTM cell update
+c = f*c + i*g runs over time as a chunked linear recurrence (rnnviz.scan) of cheap elementwise work. Covered: 1 or more
 layers, ``bidirectional``, ``batch_first`` either way, ``bias=False``, LSTM ``proj_size``, dropout (eval-mode semantics: no dropout), an initial state,
 CPU or CUDA. Arrays are laid out (layers, directions, T, H); the backward direction is indexed by input
 position, not by reading order.
@@ -19,6 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from . import onednn_lstm
 from .scan import linear_recurrence
 
 LSTM_GATES = ("input", "forget", "output", "candidate")
@@ -175,6 +177,10 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
     if x.dim() == 2:
         states = direction_states(kind, x[None], w, h0[None], None if c0 is None else c0[None])
         return {name: value[0] for name, value in states.items()}
+    if kind == "LSTM":
+        read = onednn_lstm.lstm_states(x, w, h0, c0)  # one pass, when PyTorch's default oneDNN kernel runs here
+        if read is not None:
+            return read
     h = run_direction(kind, x, w, h0, c0)
     if kind in ("RNN_TANH", "RNN_RELU"):
         return {"hidden": h}

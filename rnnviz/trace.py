@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .analysis import (final_memory_contributions, keep_matrix, margin_readout, reduce_keep,
-                       reduce_keep_by_readout)
+from .analysis import final_memory_contributions, keep_matrix, margin_readout, reduce_keeps
 from .intervene import Clamp, check_clamps, clamped_states
 from .model import SentimentModel, rnn_backend
 from .rnn_trace import (GRU_GATES, LSTM_GATES, StateArrays, activation_key, direction_states, direction_weights,
@@ -240,6 +239,7 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
     top = -directions  # the top layer's forward direction: what it holds at the last token
     keep_units = keep_matrix(model.cell, memory, layer=top)
     readout = _top_readout(model, hidden[top, -1], x[-1])
+    keep, keep_read = reduce_keeps(model.cell, memory, keep_units, readout, layer=top)
     return Trace(
         model_name=model.name,
         cell=model.cell,
@@ -253,8 +253,8 @@ def trace_ids(model: SentimentModel, tokens: list[str], ids: list[int], text: st
         hidden=hidden,
         probs=probs.astype(np.float32),
         keep_units=keep_units,
-        keep=reduce_keep(model.cell, memory, keep_units, layer=top),
-        keep_read=reduce_keep_by_readout(model.cell, memory, keep_units, readout, layer=top),
+        keep=keep,
+        keep_read=keep_read,
         contributions=final_memory_contributions(model.cell, memory, layer=top, keep_units=keep_units),
         n_tokens_total=n_tokens_total,
         cut_reason=model.limit_reason if n_tokens_total > len(tokens) else "",
@@ -274,7 +274,8 @@ def _top_readout(model: SentimentModel, final_hidden: np.ndarray, final_output: 
         forward = units if w_hr is None else torch.nn.functional.linear(units, w_hr.detach())
         return model.head(torch.cat([forward, held]) if len(held) else forward)
 
-    return margin_readout(head_of_units, final_hidden)
+    plain = w_hr is None and not len(held)
+    return margin_readout(model.head if plain else head_of_units, final_hidden)
 
 
 def _read_streams(model: SentimentModel, x: torch.Tensor,

@@ -204,6 +204,15 @@ def test_the_readout_of_a_linear_head_is_each_units_term_in_the_margin():
                                rtol=1e-6)
 
 
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("target", [None, 0, 1])
+def test_a_linear_heads_readout_without_autograd_equals_the_gradient_through_it(classes, target):
+    model = random_model("gru", seed=15, classes=classes)
+    hidden = rnnviz.trace(model, "not bad at all").hidden[-1, -1]
+    through_autograd = margin_readout(lambda units: model.head(units), hidden, target=target)  # not an nn.Linear
+    np.testing.assert_allclose(margin_readout(model.head, hidden, target=target), through_autograd, rtol=1e-5, atol=1e-8)
+
+
 def test_the_read_weighted_keep_is_a_share(cell):
     tr = rnnviz.trace(random_model(cell, layers=2, seed=13), random_text(50, seed=13))
     assert tr.keep_read.shape == tr.keep.shape and tr.keep_read.dtype == np.float32

@@ -18,9 +18,9 @@ import rnnviz
 from rnnviz import checkpoint
 from rnnviz.checkpoint import CheckpointError, available_models, available_toys
 from rnnviz.factory import FACTORY_ENV, build_model
-from rnnviz.model import use_trace_threads
+from rnnviz.model import use_serving_policy
 
-use_trace_threads()  # once per server process: every session's trace on one intra-op thread
+use_serving_policy()  # once per server process: one intra-op thread per trace, freed trace buffers reused
 
 SESSION_TRACE_BYTES = 64 * 2**20
 """An uploaded model's traces kept per session, in bytes; the oldest go first."""
