@@ -141,6 +141,9 @@ def _upload(model: SentimentModel, tmp_path: Path) -> SentimentModel:
 
 def test_an_uploaded_model_reads_only_the_tokens_its_compute_budget_pays_for(tmp_path):
     wide = random_model("lstm", hidden=512, embedding=512)
+    with torch.no_grad():  # at +-0.8 a 512-unit LSTM is chaotic: the trace's training kernel and predict's
+        for parameter in wide.rnn.parameters():  # inference kernel would drift apart by rounding alone
+            parameter.mul_(0.1)  # (rnnviz.onednn_lstm); a trained model's scale
     uploaded = _upload(wide, tmp_path)
     affordable = TRACE_BUDGET // multiply_adds_per_token(wide.config)
     assert uploaded.max_tokens == affordable < MAX_TOKENS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -58,10 +60,14 @@ def test_a_shipped_model_gets_unambiguous_sentences_right(name):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_the_trace_of_a_shipped_model_ends_at_its_prediction(name):
+def test_the_trace_of_a_shipped_model_is_the_modules_run_over_the_longest_review(name):
+    """Every hidden state within 1e-5 of the module's forward over 2,596 tokens, and the same prediction."""
     model = rnnviz.load(name)
-    text = CLEAR[0][0]
+    text = (Path(__file__).parent / "data" / "imdb_review_longest.txt").read_text(encoding="utf-8")
     tr = rnnviz.trace(model, text)
+    with torch.no_grad():
+        output, _ = model.rnn(model.embedding(torch.tensor([tr.token_ids])))
+    torch.testing.assert_close(torch.from_numpy(tr.hidden[-1]), output[0], atol=1e-5, rtol=0)
     torch.testing.assert_close(torch.from_numpy(tr.probs[-1]), torch.from_numpy(model.predict_proba(text)[0]),
                                atol=1e-5, rtol=0)
 
