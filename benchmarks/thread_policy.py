@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rnnviz  # noqa: E402
-from rnnviz.model import rnn_backend  # noqa: E402
+from rnnviz.model import use_serving_policy  # noqa: E402
 from rnnviz.trace import trace_ids  # noqa: E402
 
 REVIEWS = {230: (ROOT / "tests" / "data" / "imdb_review_230.txt").read_text(encoding="utf-8"),
@@ -59,6 +59,17 @@ def busy_machine(busy: bool, seconds: float) -> Iterator[None]:
     finally:
         trainer.terminate()
         trainer.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def traces_on(backend: str) -> Iterator[None]:
+    """Traces on ``backend``: trace_ids runs on rnnviz.model.RNN_BACKEND (a ``with rnn_backend(...)`` around it
+    would be overridden, and the flag it sets is global to the process anyway)."""
+    previous, rnnviz.model.RNN_BACKEND = rnnviz.model.RNN_BACKEND, backend
+    try:
+        yield
+    finally:
+        rnnviz.model.RNN_BACKEND = previous
 
 
 _lengths = iter(range(10**9))
@@ -95,8 +106,10 @@ def main() -> int:
     parser.add_argument("--backends", nargs="+", default=["onednn", "native"])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     args = parser.parse_args()
+    reuse = use_serving_policy()  # the server's allocator setting; the thread count is set per row below
     models = {name: rnnviz.load(name) for name in args.models}
-    print(f"torch {torch.__version__}; worst and median latency of one trace, over {args.rounds} rounds\n")
+    print(f"torch {torch.__version__}; freed blocks {'reused' if reuse else 'returned'} (glibc); worst and median "
+          f"latency of one trace, over {args.rounds} rounds\n")
     print("| model | load | backend | threads | tokens | 1 at once | 4 at once | 8 at once |")
     print("|---|---|---|---|---|---|---|---|")
     for busy in (False, True):
@@ -106,7 +119,7 @@ def main() -> int:
                 for backend in backends:
                     for threads in args.threads:
                         torch.set_num_threads(threads)
-                        with rnn_backend(backend):
+                        with traces_on(backend):
                             for length, text in REVIEWS.items():
                                 tokens = model.tokenize(text)
                                 rnnviz.trace(model, text)  # warm-up
