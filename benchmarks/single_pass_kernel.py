@@ -1,15 +1,15 @@
-"""Would a compiled single pass that saves the gates as it runs beat oneDNN's forward plus rnnviz's recompute?
+"""Would a hand-compiled single pass that saves the gates as it runs beat the trace's own pass?
 
     python benchmarks/single_pass_kernel.py [--repeats 15]
 
-The trace runs oneDNN's LSTM forward, then recomputes every gate from the known hidden states in two batched
-matrix products; those products repeat the forward's own work, which is why the LSTM trace stays above 1.5x the
-default forward. The alternative is one pass that keeps the gates while it runs the recurrence. This script builds
-the most direct such pass in C (the input products batched by PyTorch, then per step a blocked matrix-vector
-product of W_hh, glibc's vectorized expf and tanhf; gcc -O3 -march=native -ffast-math; needs gcc) and times it,
-one thread, interleaved medians, on lstm-imdb over openings of the longest IMDB test review, against
+The LSTM trace reads its gates and cell states from the workspace of oneDNN's own training kernel (one pass,
+rnnviz.onednn_lstm); before that it ran oneDNN's forward and recomputed every gate in two matrix products that
+repeat the forward's work. The alternative is a pass of one's own. This script builds the most direct such pass in
+C (the input products batched by PyTorch, then per step a blocked matrix-vector product of W_hh, glibc's vectorized
+expf and tanhf; gcc -O3 -march=native -ffast-math; needs gcc) and times it, one thread, interleaved medians, on
+lstm-imdb over openings of the longest IMDB test review, against
   default  model.rnn(model.embedding(ids)), PyTorch's defaults (oneDNN): the baseline,
-  states   rnnviz's gates and states of the layer (rnn_trace.direction_states: oneDNN forward + recompute),
+  states   rnnviz's gates and states of the layer (rnn_trace.direction_states: oneDNN's single pass),
   single   the C single pass, gates, cell and hidden states saved,
 and prints how far the single pass's hidden states are from the module's.
 """
