@@ -46,20 +46,23 @@ REUSED_BLOCK_BYTES = 256 * 2**20
 glibc hands a large block (over 128 KiB to 32 MiB, adaptively) straight from and back to the system, so every trace
 of a long review faulted in its buffers afresh: 3,300 page faults per 2,596-token LSTM trace, about a tenth of its
 time (benchmarks/trace_speed.py). The server runs at most two traces at once (rnnviz.app.models.TRACES_AT_ONCE), so
-what stays is bounded by two traces' buffers per allocator arena."""
+what stays is bounded by a trace's buffers per allocator arena (glibc keeps up to 8 per core); the load test's peak
+memory did not grow."""
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 
 
 def use_serving_policy() -> bool:
     """Apply the serving policy to this process: TRACE_THREADS intra-op threads, and on glibc, freed blocks up to
     REUSED_BLOCK_BYTES kept for reuse. The dashboard, the CLI and the benchmarks call it at start. Returns whether
-    the allocator setting took (False on macOS, Windows or another C library, where only the threads apply)."""
+    the allocator setting took (False on macOS, Windows or another C library, or a glibc that refuses the size:
+    then only the threads apply)."""
     torch.set_num_threads(TRACE_THREADS)
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):
         return False
-    return all(mallopt(option, REUSED_BLOCK_BYTES) == 1 for option in (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD))
+    results = [mallopt(option, REUSED_BLOCK_BYTES) for option in (_M_MMAP_THRESHOLD, _M_TRIM_THRESHOLD)]
+    return all(result == 1 for result in results)
 
 
 RNN_BACKENDS = ("onednn", "native")

@@ -36,6 +36,7 @@ SINGLE_PASS = True
 def available(x: torch.Tensor, weights: dict[str, torch.Tensor | None]) -> bool:
     """Whether this layer can be read from the oneDNN workspace: float32 on the CPU, oneDNN enabled, no projection."""
     return (SINGLE_PASS and x.device.type == "cpu" and x.dtype == torch.float32 and weights["w_hr"] is None
+            and weights["w_ih"].dtype == torch.float32
             and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)
 
 
@@ -72,11 +73,14 @@ def lstm_states(x: torch.Tensor, weights: dict[str, torch.Tensor | None], h0: to
     hidden_size = weights["w_hh"].shape[1]
     w_ih, w_hh = weights["w_ih"].detach().contiguous(), weights["w_hh"].detach().contiguous()
     b_ih, b_hh = (w_ih.new_zeros(4 * hidden_size) if b is None else b.detach() for b in (weights["b_ih"], weights["b_hh"]))
-    with torch.enable_grad():  # the kernel returns its workspace only in grad mode; nothing here requires grad
-        output, _, final_cell, workspace = torch.ops.aten.mkldnn_rnn_layer(
-            x.detach().transpose(0, 1).contiguous(), w_ih, w_hh, b_ih, b_hh,  # it misreads strided input
-            h0.detach()[None].contiguous(), c0.detach()[None].contiguous(),
-            False, [], _LSTM_MODE, hidden_size, 1, True, False, False, True)
+    try:
+        with torch.enable_grad():  # the kernel returns its workspace only in grad mode; nothing here requires grad
+            output, _, final_cell, workspace = torch.ops.aten.mkldnn_rnn_layer(
+                x.detach().transpose(0, 1).contiguous(), w_ih, w_hh, b_ih, b_hh,  # it misreads strided input
+                h0.detach()[None].contiguous(), c0.detach()[None].contiguous(),
+                False, [], _LSTM_MODE, hidden_size, 1, True, False, False, True)
+    except RuntimeError:  # a shape or build oneDNN cannot run (no steps, say): the portable path can
+        return None
     if workspace is None:
         return None
     floats = workspace.view(torch.float32)
@@ -87,7 +91,7 @@ def lstm_states(x: torch.Tensor, weights: dict[str, torch.Tensor | None], h0: to
         return None
     gates = floats[: steps * batch * gates_width].view(steps, batch, gates_width)[..., : 4 * hidden_size]
     i, f, g, o = (block.transpose(0, 1) for block in gates.chunk(4, dim=-1))
-    cell = torch.empty(batch, steps, hidden_size)
+    cell = final_cell.new_empty(batch, steps, hidden_size)
     # the cell state of step t sits in slot t + 1 of the layer's row; the last step's goes out as final_cell only
     cell_rows = floats[cell_offset : cell_offset + cell_floats].view(2, steps + 1, batch, hidden_size)[1, 1:steps]
     cell[:, :-1] = cell_rows.transpose(0, 1)

@@ -2,7 +2,8 @@
 
 ``trace_rnn(rnn, x)`` runs each layer and direction once through PyTorch's fused kernel with that
 layer's own weights (so the hidden states are the module's own). An LSTM on PyTorch's default CPU kernel
-(oneDNN) hands over its gates and cell states too (rnnviz.onednn_lstm): one pass. Otherwise every gate of
+(oneDNN) hands over its gates and cell states too (rnnviz.onednn_lstm): one pass, on oneDNN's training kernel,
+whose rounding differs a little from the inference kernel's (rnnviz.onednn_lstm says when that matters). Otherwise every gate of
 every step is recomputed from the hidden states in batched matrix products, and the LSTM cell update
 c = f*c + i*g runs over time as a chunked linear recurrence (rnnviz.scan) of cheap elementwise work. Covered: 1 or more
 layers, ``bidirectional``, ``batch_first`` either way, ``bias=False``, LSTM ``proj_size``, dropout (eval-mode semantics: no dropout), an initial state,
@@ -219,7 +220,8 @@ def trace_rnn(rnn: nn.RNNBase, x: torch.Tensor, hx: Any = None) -> RNNTrace:
 
     ``hx`` is what the module takes for unbatched input: h0 of shape (layers * directions, H_out), or for an
     LSTM the pair (h0, c0). The result equals ``rnn(x, hx)`` to float32 rounding, computed with eval-mode
-    semantics (no dropout between layers).
+    semantics (no dropout between layers); a chaotic LSTM amplifies that rounding over many steps (see
+    rnnviz.onednn_lstm.SINGLE_PASS).
     """
     kind = kernel_kind(rnn)
     if x.dim() != 2 or x.shape[1] != rnn.input_size:

@@ -90,3 +90,24 @@ def test_layers_onednn_cannot_run_are_left_to_the_portable_path(why):
         assert not onednn_lstm.available(x, direction_weights(lstm, 0, 0))
     finally:
         torch.backends.mkldnn.enabled = previous
+
+
+def test_a_chaotic_lstm_traced_without_the_single_pass_is_the_modules_run_bit_for_bit(monkeypatch):
+    """Random weights of +-0.8 at 512 units amplify any rounding difference between kernels over hundreds of steps;
+    SINGLE_PASS = False traces on the very kernel the module runs."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(64, 512).eval()
+    with torch.no_grad():
+        for parameter in lstm.parameters():
+            parameter.uniform_(-0.8, 0.8)
+        x = torch.randn(300, 64)
+        expected, _ = lstm(x)
+    monkeypatch.setattr(onednn_lstm, "SINGLE_PASS", False)
+    tr = trace_rnn(lstm, x)
+    torch.testing.assert_close(torch.from_numpy(tr.output), expected, atol=0, rtol=0)
+
+
+def test_a_layer_the_kernel_cannot_run_falls_back_instead_of_failing():
+    lstm = nn.LSTM(5, 7)
+    weights = direction_weights(lstm, 0, 0)
+    assert onednn_lstm.lstm_states(torch.randn(1, 0, 5), weights, torch.zeros(1, 7), torch.zeros(1, 7)) is None
