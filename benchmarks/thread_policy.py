@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rnnviz  # noqa: E402
-from rnnviz.model import use_serving_policy  # noqa: E402
+from rnnviz.model import rnn_backend, use_serving_policy  # noqa: E402
 from rnnviz.trace import trace_ids  # noqa: E402
 
 REVIEWS = {230: (ROOT / "tests" / "data" / "imdb_review_230.txt").read_text(encoding="utf-8"),
@@ -59,17 +59,6 @@ def busy_machine(busy: bool, seconds: float) -> Iterator[None]:
     finally:
         trainer.terminate()
         trainer.wait(timeout=30)
-
-
-@contextlib.contextmanager
-def traces_on(backend: str) -> Iterator[None]:
-    """Traces on ``backend``: trace_ids runs on rnnviz.model.RNN_BACKEND (a ``with rnn_backend(...)`` around it
-    would be overridden, and the flag it sets is global to the process anyway)."""
-    previous, rnnviz.model.RNN_BACKEND = rnnviz.model.RNN_BACKEND, backend
-    try:
-        yield
-    finally:
-        rnnviz.model.RNN_BACKEND = previous
 
 
 _lengths = iter(range(10**9))
@@ -119,7 +108,7 @@ def main() -> int:
                 for backend in backends:
                     for threads in args.threads:
                         torch.set_num_threads(threads)
-                        with traces_on(backend):
+                        with rnn_backend(backend):
                             for length, text in REVIEWS.items():
                                 tokens = model.tokenize(text)
                                 rnnviz.trace(model, text)  # warm-up

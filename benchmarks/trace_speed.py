@@ -65,7 +65,8 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", default=["lstm-imdb", "gru-imdb"])
     parser.add_argument("--threads", type=int, default=rnnviz.model.TRACE_THREADS)
     parser.add_argument("--plain-allocator", action="store_true",
-                        help="leave glibc's allocator as it starts instead of the server's (rnnviz.model.use_serving_policy)")
+                        help="leave glibc's allocator as it starts instead of the server's "
+                             "(rnnviz.model.use_serving_policy)")
     args = parser.parse_args()
     reuse = False if args.plain_allocator else use_serving_policy()
     torch.set_num_threads(args.threads)

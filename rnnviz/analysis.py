@@ -91,7 +91,8 @@ def margin_readout(head: torch.nn.Module, final_hidden: np.ndarray, target: int 
     Gradient x activation of ``target_margin`` (the predicted class by default) through any head; for
     a linear head it is exactly |(w_target - mean other w)[u] * h_T[u]|, the size of unit u's term in the margin.
     """
-    if type(head) is torch.nn.Linear:  # (not a subclass, which may change forward) the gradient is a row difference of the weights: no autograd pass
+    if type(head) is torch.nn.Linear:  # the gradient is a row difference of the weights: no autograd pass
+        # (exactly nn.Linear: a subclass may change forward)
         weight = head.weight.detach().double()
         logits = weight @ torch.from_numpy(final_hidden.astype(np.float64)) + (
             0.0 if head.bias is None else head.bias.detach().double())

@@ -68,23 +68,33 @@ def use_serving_policy() -> bool:
 RNN_BACKENDS = ("onednn", "native")
 RNN_BACKEND = "onednn"
 """The CPU kernel every trace and prediction runs on (benchmarks/thread_policy.py measures both)."""
+_chosen_backend: str | None = None
+"""The backend the innermost ``rnn_backend(name)`` block chose; None outside any."""
 
 
 @contextlib.contextmanager
 def rnn_backend(name: str | None = None) -> Iterator[None]:
     """Run RNNs on one CPU backend: "onednn" (PyTorch's default for the LSTM) or "native" (PyTorch's own kernels).
 
-    The GRU has no oneDNN kernel, so for it both mean the native one. Defaults to RNN_BACKEND.
+    The GRU has no oneDNN kernel, so for it both mean the native one. Without a name: the backend an enclosing
+    ``rnn_backend(name)`` chose, else RNN_BACKEND, so ``with rnn_backend("native"): rnnviz.trace(...)`` traces on
+    the native kernels (trace and predict open their own unnamed block). Like PyTorch's flag it sets, the choice is
+    the whole process's.
     """
-    name = RNN_BACKEND if name is None else name
-    if name not in RNN_BACKENDS:
-        raise ValueError(f"unknown RNN backend {name!r}; choose one of {RNN_BACKENDS}")
-    previous = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = name == "onednn"
+    global _chosen_backend
+    chosen = name or _chosen_backend or RNN_BACKEND
+    if chosen not in RNN_BACKENDS:
+        raise ValueError(f"unknown RNN backend {chosen!r}; choose one of {RNN_BACKENDS}")
+    previous_flag, previous_choice = torch.backends.mkldnn.enabled, _chosen_backend
+    torch.backends.mkldnn.enabled = chosen == "onednn"
+    if name is not None:
+        _chosen_backend = name
     try:
         yield
     finally:
-        torch.backends.mkldnn.enabled = previous
+        torch.backends.mkldnn.enabled = previous_flag
+        if name is not None:
+            _chosen_backend = previous_choice
 
 
 @dataclass(frozen=True)

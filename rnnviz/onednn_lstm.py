@@ -72,7 +72,8 @@ def lstm_states(x: torch.Tensor, weights: dict[str, torch.Tensor | None], h0: to
     batch, steps, input_size = x.shape
     hidden_size = weights["w_hh"].shape[1]
     w_ih, w_hh = weights["w_ih"].detach().contiguous(), weights["w_hh"].detach().contiguous()
-    b_ih, b_hh = (w_ih.new_zeros(4 * hidden_size) if b is None else b.detach() for b in (weights["b_ih"], weights["b_hh"]))
+    b_ih, b_hh = (w_ih.new_zeros(4 * hidden_size) if b is None else b.detach()
+                  for b in (weights["b_ih"], weights["b_hh"]))
     try:
         with torch.enable_grad():  # the kernel returns its workspace only in grad mode; nothing here requires grad
             output, _, final_cell, workspace = torch.ops.aten.mkldnn_rnn_layer(

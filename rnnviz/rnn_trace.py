@@ -2,12 +2,12 @@
 
 ``trace_rnn(rnn, x)`` runs each layer and direction once through PyTorch's fused kernel with that
 layer's own weights (so the hidden states are the module's own). An LSTM on PyTorch's default CPU kernel
-(oneDNN) hands over its gates and cell states too (rnnviz.onednn_lstm): one pass, on oneDNN's training kernel,
-whose rounding differs a little from the inference kernel's (rnnviz.onednn_lstm says when that matters). Otherwise every gate of
-every step is recomputed from the hidden states in batched matrix products, and the LSTM cell update
-c = f*c + i*g runs over time as a chunked linear recurrence (rnnviz.scan) of cheap elementwise work. Covered: 1 or more
-layers, ``bidirectional``, ``batch_first`` either way, ``bias=False``, LSTM ``proj_size``, dropout (eval-mode semantics: no dropout), an initial state,
-CPU or CUDA. Arrays are laid out (layers, directions, T, H); the backward direction is indexed by input
+(oneDNN) hands over its gates and cell states too (rnnviz.onednn_lstm): one pass, on oneDNN's training
+kernel, whose rounding differs a little from the inference kernel's (rnnviz.onednn_lstm says when that
+matters). Otherwise every gate of every step is recomputed from the hidden states in batched matrix products,
+and the LSTM cell update c = f*c + i*g runs over time as a chunked linear recurrence (rnnviz.scan) of cheap
+elementwise work. Covered: 1 or more layers, ``bidirectional``, ``batch_first`` either way, ``bias=False``,
+LSTM ``proj_size``, dropout (eval-mode semantics: no dropout), an initial state, CPU or CUDA. Arrays are laid out (layers, directions, T, H); the backward direction is indexed by input
 position, not by reading order.
 """
 

@@ -1,9 +1,10 @@
 """The instrumented pass: every gate, state and prediction of an LSTM, GRU or plain RNN, token by token.
 
-Fast and exact at once: each layer runs once through PyTorch's fused kernel (``torch.lstm`` /
-``torch.gru`` with that layer's own weights), which gives the hidden states. With every h_{t-1}
-known, all gates of all steps come from two batched matmuls; only the LSTM cell state
-c_t = f_t * c_{t-1} + i_t * g_t runs over time, as a chunked linear recurrence (rnnviz.scan).
+Fast and exact at once: each layer runs once through PyTorch's fused kernel with that layer's own
+weights (rnnviz.rnn_trace.direction_states). On the CPU an LSTM's oneDNN kernel hands over every gate
+and cell state from that one pass (rnnviz.onednn_lstm); otherwise, with every h_{t-1} known, all gates
+of all steps come from two batched matmuls and the LSTM cell state c_t = f_t * c_{t-1} + i_t * g_t
+runs over time as a chunked linear recurrence (rnnviz.scan).
 """
 
 from __future__ import annotations

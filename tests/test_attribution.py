@@ -210,7 +210,8 @@ def test_a_linear_heads_readout_without_autograd_equals_the_gradient_through_it(
     model = random_model("gru", seed=15, classes=classes)
     hidden = rnnviz.trace(model, "not bad at all").hidden[-1, -1]
     through_autograd = margin_readout(lambda units: model.head(units), hidden, target=target)  # not an nn.Linear
-    np.testing.assert_allclose(margin_readout(model.head, hidden, target=target), through_autograd, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(margin_readout(model.head, hidden, target=target), through_autograd,
+                               rtol=1e-5, atol=1e-8)
 
 
 def test_the_read_weighted_keep_is_a_share(cell):

@@ -6,8 +6,12 @@ import pytest
 import torch
 from torch import nn
 
+import rnnviz
+from rnnviz import model as rnn_model
 from rnnviz import onednn_lstm, rnn_trace
+from rnnviz.model import rnn_backend
 from rnnviz.rnn_trace import direction_states, direction_weights, trace_rnn
+from tests.conftest import random_model
 
 needs_onednn = pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this PyTorch has no oneDNN")
 
@@ -111,3 +115,16 @@ def test_a_layer_the_kernel_cannot_run_falls_back_instead_of_failing():
     lstm = nn.LSTM(5, 7)
     weights = direction_weights(lstm, 0, 0)
     assert onednn_lstm.lstm_states(torch.randn(1, 0, 5), weights, torch.zeros(1, 7), torch.zeros(1, 7)) is None
+
+
+@pytest.mark.parametrize("backend, single_pass", [("native", False), ("onednn", True)])
+def test_a_trace_runs_on_the_backend_an_enclosing_block_chose(monkeypatch, backend, single_pass):
+    """rnnviz.trace opens its own rnn_backend() block; it keeps the enclosing choice instead of RNN_BACKEND."""
+    flags = []
+    read = onednn_lstm.lstm_states
+    monkeypatch.setattr(onednn_lstm, "lstm_states", lambda *args: flags.append(torch.backends.mkldnn.enabled)
+                        or read(*args))
+    with rnn_backend(backend):
+        rnnviz.trace(random_model("lstm"), "not bad at all")
+    assert flags == [single_pass]
+    assert torch.backends.mkldnn.enabled and rnn_model._chosen_backend is None  # both restored after the block

@@ -138,7 +138,8 @@ class _NltkEngine(TreebankWordTokenizer):
 
 _PIECES = [*"abnt'\"`.,:;!?()[]{}<>-$%&@# \n\u00a0", "n't", "'s", "'ll", "can", "not", "wanna", "--", "<br />",
            # every part of nltk's contraction rules, which rnnviz runs in one pass instead of eight
-           "d", "'ye", "gim", "me", "gon", "na", "got", "ta", "lem", "more", "'n", "wan", "'t", "is", "was", "CAN", "Na"]
+           "d", "'ye", "gim", "me", "gon", "na", "got", "ta", "lem", "more", "'n", "wan", "'t", "is", "was",
+           "CAN", "Na"]
 _PUNCTUATED = st.lists(st.sampled_from(_PIECES), max_size=120).map("".join)
 
 
