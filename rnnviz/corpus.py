@@ -257,8 +257,9 @@ class _Accumulator:
         if not len(units):
             return
         rows = torch.nonzero((values > kth).any(dim=1)).ravel()
-        batch = values[rows][:, units] if len(rows) < len(values) else values[:, units]
-        positions = positions[rows] if len(rows) < len(values) else positions
+        if len(rows) < len(values):
+            values, positions = values[rows], positions[rows]
+        batch = values[:, units]
         best, where = batch.topk(min(self.k, len(batch)), dim=0)
         merged_values = torch.cat([self.top_values[:, units], best])
         merged_positions = torch.cat([self.top_positions[:, units], positions[where]])
