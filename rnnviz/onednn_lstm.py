@@ -40,14 +40,14 @@ def available(x: torch.Tensor, weights: dict[str, torch.Tensor | None]) -> bool:
             and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)
 
 
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
 def _good_leading_dimension(floats: int) -> int:
     """oneDNN's get_good_ld for float32: a multiple of 16 floats (64 bytes), but never a multiple of 256."""
-    rounded = -(-floats // 16) * 16
+    rounded = _round_up(floats, 16)
     return rounded + 16 if rounded % 256 == 0 else rounded
-
-
-def _page_aligned(offset_bytes: int) -> int:
-    return -(-offset_bytes // _PAGE_BYTES) * _PAGE_BYTES
 
 
 def _cell_state_offset(steps: int, batch: int, input_size: int, hidden_size: int) -> int:
@@ -55,9 +55,9 @@ def _cell_state_offset(steps: int, batch: int, input_size: int, hidden_size: int
     gates = steps * batch * _good_leading_dimension(4 * hidden_size)
     projection = steps * batch * _good_leading_dimension(hidden_size)
     layer_states = 2 * (steps + 1) * batch * _good_leading_dimension(max(input_size, hidden_size))
-    offset = _page_aligned(gates * _FLOAT_BYTES)
-    offset = _page_aligned(offset + projection * _FLOAT_BYTES)
-    offset = _page_aligned(offset + layer_states * _FLOAT_BYTES)
+    offset = _round_up(gates * _FLOAT_BYTES, _PAGE_BYTES)
+    offset = _round_up(offset + projection * _FLOAT_BYTES, _PAGE_BYTES)
+    offset = _round_up(offset + layer_states * _FLOAT_BYTES, _PAGE_BYTES)
     return offset // _FLOAT_BYTES
 
 
