@@ -30,6 +30,7 @@ from .model import SentimentModel, evaluating, pad_batch, rnn_backend
 from .progress import progress as progress_bar
 from .rnn_trace import LSTM_GATES, GRU_GATES, direction_states, direction_weights, kernel_kind, layer_output
 from .text import UNK
+from .unit_statistics import GATE_QUANTITIES, HISTOGRAM_BINS, UnitStatistics, value_range
 
 FORMAT = "rnnviz-corpus-index"
 FORMAT_VERSION = 1
@@ -39,17 +40,10 @@ TOP_WORDS = 20
 """Words kept per unit, ranked by the unit's mean value where the word is read."""
 MIN_WORD_COUNT = 5
 """A word must occur this often in the corpus to rank among a unit's top words (rare words give noisy means)."""
-HISTOGRAM_BINS = 40
-SATURATION = (0.1, 0.9)
-"""A gate below 0.1 is left-saturated (shut), above 0.9 right-saturated (open) (Karpathy et al. 2015)."""
 STATE_SCALE = 127.0
 """Stored hidden states are round(h * 127) as int8: within 0.004 of the float value (|h| <= 1)."""
 BATCH_TOKENS = 16_000
 """Padded tokens per batch: large batches make the matmuls efficient, small ones bound memory."""
-
-
-GATE_QUANTITIES = ("input", "forget", "output", "reset", "update")
-"""The sigmoid gates (the candidate is a tanh value, not a gate)."""
 INDEX_DIR_ENV = "RNNVIZ_INDEX_DIR"
 """A folder of index folders (from ``python -m rnnviz index``) that the dashboard offers besides the shipped ones."""
 SHIPPED_INDEXES = Path(__file__).resolve().parent.parent / "pretrained" / "indexes"
@@ -66,14 +60,6 @@ def fingerprint(model: SentimentModel) -> str:
         cached = digest.hexdigest()[:16]
         model._rnnviz_fingerprint = cached
     return cached
-
-
-def value_range(quantity: str) -> tuple[float, float]:
-    """The histogram's range: [0, 1] for sigmoid gates, [-1, 1] for tanh values, [-4, 4] for the cell state
-    (values beyond fall in the end bins)."""
-    if quantity in GATE_QUANTITIES:
-        return 0.0, 1.0
-    return (-4.0, 4.0) if quantity == "cell_state" else (-1.0, 1.0)
 
 
 def model_quantities(model: SentimentModel) -> list[str]:
@@ -207,72 +193,6 @@ class CorpusIndex:
         return np.linspace(*value_range(quantity), HISTOGRAM_BINS + 1), self.histogram[layer, q, unit]
 
 
-class _Accumulator:
-    """Running statistics for one layer and quantity over the batches: moments, extremes, bins, top-k, word sums."""
-
-    def __init__(self, quantity: str, hidden: int, vocab_size: int, k: int) -> None:
-        self.quantity, self.k = quantity, k
-        self.total = torch.zeros(hidden, dtype=torch.float64)
-        self.squares = torch.zeros(hidden, dtype=torch.float64)
-        self.low = torch.full((hidden,), np.inf, dtype=torch.float64)
-        self.high = torch.full((hidden,), -np.inf, dtype=torch.float64)
-        self.shut = torch.zeros(hidden, dtype=torch.float64)
-        self.open = torch.zeros(hidden, dtype=torch.float64)
-        self.bins = torch.zeros(hidden * HISTOGRAM_BINS, dtype=torch.int64)
-        self.bin_offsets = (torch.arange(hidden) * HISTOGRAM_BINS).int()
-        self.top_values = torch.full((k, hidden), -np.inf)
-        self.top_positions = torch.full((k, hidden), -1, dtype=torch.int64)
-        self.word_sums = torch.zeros(vocab_size, hidden)
-        self.gate = quantity in GATE_QUANTITIES
-
-    def add(self, values: torch.Tensor, positions: torch.Tensor, token_ids: torch.Tensor) -> None:
-        """``values`` (N, H) at corpus ``positions`` (N,), read after tokens ``token_ids`` (N,).
-
-        Moment sums are float32 within a batch (pairwise) and float64 across batches; the per-word sums stay
-        float32 (a word's mean needs no more). Each statistic uses the op PyTorch runs fastest over (N, H) on one
-        thread (amin and amax, not aminmax; counts and bins in int32): 8x, 3x and 4x faster at N = 20,000.
-        """
-        self.total += values.sum(0).double()
-        self.squares += (values * values).sum(0).double()
-        high = values.amax(0)
-        self.low = torch.minimum(self.low, values.amin(0).double())
-        self.high = torch.maximum(self.high, high.double())
-        if self.gate:
-            self.shut += _column_counts(values < SATURATION[0])
-            self.open += _column_counts(values > SATURATION[1])
-        start, stop = value_range(self.quantity)
-        bin_of = (values - start).mul_(HISTOGRAM_BINS / (stop - start)).clamp_(0, HISTOGRAM_BINS - 1).to(torch.int32)
-        bin_of += self.bin_offsets
-        self.bins += torch.bincount(bin_of.ravel(), minlength=self.bins.numel())
-        self._keep_highest(values, positions, high)
-        self.word_sums.index_add_(0, token_ids, values)
-
-    def _keep_highest(self, values: torch.Tensor, positions: torch.Tensor, batch_high: torch.Tensor) -> None:
-        """Merge the batch into the running top k, looking only at the units whose batch maximum ``batch_high``
-        beats the k-th best, and only at the rows where one of them does (once the top k fill up, a few hundred of
-        a batch's thousands: top-k's sort is most of the statistics' time). Ties with the k-th best keep the
-        positions already kept."""
-        kth = self.top_values[-1]
-        units = torch.nonzero(batch_high > kth).ravel()
-        if not len(units):
-            return
-        rows = torch.nonzero((values > kth).any(dim=1)).ravel()
-        if len(rows) < len(values):
-            values, positions = values[rows], positions[rows]
-        batch = values[:, units]
-        best, where = batch.topk(min(self.k, len(batch)), dim=0)
-        merged_values = torch.cat([self.top_values[:, units], best])
-        merged_positions = torch.cat([self.top_positions[:, units], positions[where]])
-        top, order = merged_values.topk(self.k, dim=0)
-        self.top_values[:, units] = top
-        self.top_positions[:, units] = merged_positions.gather(0, order)
-
-
-def _column_counts(mask: torch.Tensor) -> torch.Tensor:
-    """How many rows are true in each column of a boolean (N, H) mask (summed as bytes: 3x a bool sum's speed)."""
-    return mask.view(torch.uint8).sum(0, dtype=torch.int32)
-
-
 def layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, torch.Tensor]]:
     """Every quantity of every layer for a right-padded batch (B, T): a list (layers) of name -> (B, T, H)."""
     kind = kernel_kind(model.rnn)
@@ -364,22 +284,23 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     quantities = model_quantities(model)
     hidden, layers = model.config.hidden_size, model.config.num_layers
     k = min(k, len(token_ids))
-    accumulators = [[_Accumulator(q, hidden, model.config.vocab_size, k) for q in quantities] for _ in range(layers)]
+    statistics = [[UnitStatistics(q, hidden, model.config.vocab_size, k) for q in quantities] for _ in range(layers)]
     states = np.zeros((len(token_ids), hidden), dtype=np.int8) if store_states else None
     batches = length_batches(lengths, batch_tokens)
     with evaluating(model), rnn_backend():
         for batch in _bar(batches, progress, len(token_ids), lengths):
             ids, batch_lengths = pad_batch([encoded[i] for i in batch], model.vocab.pad_id)
-            mask = torch.arange(ids.shape[1])[None, :] < batch_lengths[:, None]
-            positions = (torch.as_tensor(offsets[batch])[:, None] + torch.arange(ids.shape[1])[None, :])[mask]
-            read_ids = ids[mask]
+            # the tokens read, step by step (the order in which an LSTM's kernel leaves its states in memory)
+            steps, members = (torch.arange(ids.shape[1])[:, None] < batch_lengths[None, :]).nonzero(as_tuple=True)
+            positions = torch.as_tensor(offsets[batch])[members] + steps
+            read_ids = ids[members, steps]
             for layer, per_layer in enumerate(layer_states(model, ids)):
-                for accumulator in accumulators[layer]:
-                    accumulator.add(per_layer[accumulator.quantity][mask].float(), positions, read_ids)
+                for unit_statistics in statistics[layer]:
+                    unit_statistics.add(per_layer[unit_statistics.quantity], members, steps, positions, read_ids)
                 if states is not None and layer == layers - 1:
-                    top = per_layer["hidden"][mask]
+                    top = per_layer["hidden"][members, steps]
                     states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
-    index = _finish(model, texts, offsets, token_ids, quantities, accumulators, states, _vocabulary(model, names))
+    index = _finish(model, texts, offsets, token_ids, quantities, statistics, states, _vocabulary(model, names))
     index.corpus, index.model_fingerprint = corpus, fingerprint(model)
     index.info = {"seconds": round(time.time() - started, 2), "tokens": index.n_tokens, "texts": len(texts),
                   "batch_tokens": batch_tokens, "top_k": k}
@@ -399,45 +320,48 @@ def _bar(batches: list[list[int]], show: bool, total: int, lengths: Sequence[int
 
 
 def _finish(model: SentimentModel, texts: list[str], offsets: np.ndarray, token_ids: np.ndarray,
-            quantities: list[str], accumulators: list[list[_Accumulator]], states: np.ndarray | None,
+            quantities: list[str], statistics: list[list[UnitStatistics]], states: np.ndarray | None,
             vocabulary: list[str]) -> CorpusIndex:
     n = float(len(token_ids))
-    word_counts = torch.bincount(torch.as_tensor(token_ids, dtype=torch.int64), minlength=model.config.vocab_size)
+    word_counts = np.bincount(token_ids, minlength=model.config.vocab_size)
     frequent = word_counts >= MIN_WORD_COUNT
     if model.vocab.unk_id >= 0:  # "<unk>" stands for many words: no word of its own
         frequent[model.vocab.unk_id] = False
     top_words = min(TOP_WORDS, int(frequent.sum()))
 
     def gather(fn) -> np.ndarray:
-        return np.stack([np.stack([fn(a) for a in per_layer]) for per_layer in accumulators])
+        return np.stack([np.stack([fn(s) for s in per_layer]) for per_layer in statistics])
 
-    def word_ranking(a: _Accumulator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        means = a.word_sums / word_counts.clamp(min=1)[:, None].float()
-        means[~frequent] = -np.inf
+    frequent_ids = np.flatnonzero(frequent)
+    frequent_counts = word_counts[frequent_ids]
+
+    def word_ranking(s: UnitStatistics) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The TOP_WORDS frequent words with the highest mean per unit, each (H, TOP_WORDS), padded with -1."""
+        means = torch.from_numpy(s.word_sums[frequent_ids] / frequent_counts[:, None].astype(np.float32))
         ids = np.full((means.shape[1], TOP_WORDS), -1, dtype=np.int64)
         values = np.full((means.shape[1], TOP_WORDS), np.nan, dtype=np.float32)
         counts = np.zeros((means.shape[1], TOP_WORDS), dtype=np.int64)
         if top_words:
             best, where = means.topk(top_words, dim=0)
-            ids[:, :top_words] = where.t().numpy()
+            ids[:, :top_words] = frequent_ids[where.t().numpy()]
             values[:, :top_words] = best.t().numpy()
-            counts[:, :top_words] = word_counts[where].t().numpy()
+            counts[:, :top_words] = frequent_counts[where.t().numpy()]
         return ids, values, counts
 
-    rankings = [[word_ranking(a) for a in per_layer] for per_layer in accumulators]
-    mean = gather(lambda a: (a.total / n).numpy())
-    variance = gather(lambda a: (a.squares / n).numpy()) - mean ** 2
+    rankings = [[word_ranking(s) for s in per_layer] for per_layer in statistics]
+    tops = [[s.top() for s in per_layer] for per_layer in statistics]
+    mean = gather(lambda s: s.total / n)
+    variance = gather(lambda s: s.squares / n) - mean ** 2
     nan = np.full(model.config.hidden_size, np.nan)
     return CorpusIndex(
         model_name=model.name, cell=model.cell, quantities=quantities, texts=texts, offsets=offsets,
         token_ids=token_ids, mean=mean.astype(np.float32), std=np.sqrt(np.clip(variance, 0, None)).astype(np.float32),
-        minimum=gather(lambda a: a.low.numpy()).astype(np.float32),
-        maximum=gather(lambda a: a.high.numpy()).astype(np.float32),
-        shut=gather(lambda a: (a.shut / n).numpy() if a.gate else nan).astype(np.float32),
-        open=gather(lambda a: (a.open / n).numpy() if a.gate else nan).astype(np.float32),
-        histogram=gather(lambda a: a.bins.view(-1, HISTOGRAM_BINS).numpy()).astype(np.int64),
-        top_positions=gather(lambda a: a.top_positions.t().numpy()),
-        top_values=gather(lambda a: a.top_values.t().numpy()).astype(np.float32),
+        minimum=gather(lambda s: s.low), maximum=gather(lambda s: s.high),
+        shut=gather(lambda s: s.shut / n if s.gate else nan).astype(np.float32),
+        open=gather(lambda s: s.open / n if s.gate else nan).astype(np.float32),
+        histogram=gather(lambda s: s.bins),
+        top_positions=np.stack([np.stack([top[1] for top in per_layer]) for per_layer in tops]),
+        top_values=np.stack([np.stack([top[0] for top in per_layer]) for per_layer in tops]),
         top_word_ids=np.stack([np.stack([r[0] for r in per_layer]) for per_layer in rankings]),
         top_word_means=np.stack([np.stack([r[1] for r in per_layer]) for per_layer in rankings]),
         top_word_counts=np.stack([np.stack([r[2] for r in per_layer]) for per_layer in rankings]),

@@ -63,7 +63,8 @@ def _cell_state_offset(steps: int, batch: int, input_size: int, hidden_size: int
 
 def lstm_states(x: torch.Tensor, weights: dict[str, torch.Tensor | None], h0: torch.Tensor,
                 c0: torch.Tensor) -> dict[str, torch.Tensor] | None:
-    """Gates and states of one LSTM layer and direction over x (B, T, D) from h0, c0 (B, H), each (B, T, H).
+    """Gates and states of one LSTM layer and direction over x (B, T, D) from h0, c0 (B, H), each (B, T, H): views
+    of the kernel's time-major buffers (T, B, ...), copied nowhere (the corpus index reads them in place).
 
     None when the kernel cannot run here or its workspace is not laid out as expected.
     """
@@ -91,15 +92,13 @@ def lstm_states(x: torch.Tensor, weights: dict[str, torch.Tensor | None], h0: to
     if floats.numel() < max(steps * batch * gates_width, cell_offset + cell_floats):
         return None
     gates = floats[: steps * batch * gates_width].view(steps, batch, gates_width)[..., : 4 * hidden_size]
-    i, f, g, o = (block.transpose(0, 1) for block in gates.chunk(4, dim=-1))
-    cell = final_cell.new_empty(batch, steps, hidden_size)
+    i, f, g, o = (block.transpose(0, 1) for block in gates.chunk(4, dim=-1))  # views: the workspace is the result
     # the cell state of step t sits in slot t + 1 of the layer's row; the last step's goes out as final_cell only
-    cell_rows = floats[cell_offset : cell_offset + cell_floats].view(2, steps + 1, batch, hidden_size)[1, 1:steps]
-    cell[:, :-1] = cell_rows.transpose(0, 1)
-    cell[:, -1] = final_cell[0]
-    hidden = output.transpose(0, 1)
-    states = {"input": i.contiguous(), "forget": f.contiguous(), "output": o.contiguous(),
-              "candidate": g.contiguous(), "cell_state": cell, "hidden": hidden}
+    cell = final_cell.new_empty(steps, batch, hidden_size)
+    cell[:-1] = floats[cell_offset : cell_offset + cell_floats].view(2, steps + 1, batch, hidden_size)[1, 1:steps]
+    cell[-1] = final_cell[0]
+    states = {"input": i, "forget": f, "output": o, "candidate": g, "cell_state": cell.transpose(0, 1),
+              "hidden": output.transpose(0, 1)}
     return states if _consistent(states, c0) else None
 
 

@@ -1,14 +1,16 @@
 """The instrumented pass of any ``torch.nn.LSTM``, ``torch.nn.GRU`` or ``torch.nn.RNN``, every option included.
 
-``trace_rnn(rnn, x)`` runs each layer and direction once through PyTorch's fused kernel with that
-layer's own weights (so the hidden states are the module's own). An LSTM on PyTorch's default CPU kernel
-(oneDNN) hands over its gates and cell states too (rnnviz.onednn_lstm): one pass, on oneDNN's training
-kernel, whose rounding differs a little from the inference kernel's (rnnviz.onednn_lstm says when that
-matters). Otherwise every gate of every step is recomputed from the hidden states in batched matrix products,
-and the LSTM cell update c = f*c + i*g runs over time as a chunked linear recurrence (rnnviz.scan) of cheap
-elementwise work. Covered: 1 or more layers, ``bidirectional``, ``batch_first`` either way, ``bias=False``,
-LSTM ``proj_size``, dropout (eval-mode semantics: no dropout), an initial state, CPU or CUDA. Arrays are laid out (layers, directions, T, H); the backward direction is indexed by input
-position, not by reading order.
+``trace_rnn(rnn, x)`` runs each layer and direction once through PyTorch's fused kernel with that layer's own
+weights (so the hidden states are the module's own). An LSTM on PyTorch's default CPU kernel (oneDNN) hands over
+its gates and cell states too (rnnviz.onednn_lstm): one pass, on oneDNN's training kernel, whose rounding differs
+a little from the inference kernel's (rnnviz.onednn_lstm says when that matters). A batch of sequences through a
+GRU steps from Python with PyTorch's own ops, keeping its gates (rnnviz.gru_steps). Otherwise every gate of every
+step is recomputed from the hidden states in batched matrix products, and the LSTM cell update c = f*c + i*g runs
+over time as a chunked linear recurrence (rnnviz.scan) of cheap elementwise work.
+
+Covered: 1 or more layers, ``bidirectional``, ``batch_first`` either way, ``bias=False``, LSTM ``proj_size``,
+dropout (eval-mode semantics: no dropout), an initial state, CPU or CUDA. Arrays are laid out (layers, directions,
+T, H); the backward direction is indexed by input position, not by reading order.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import onednn_lstm
+from . import gru_steps, onednn_lstm
 from .scan import linear_recurrence
 
 LSTM_GATES = ("input", "forget", "output", "candidate")
@@ -182,6 +184,8 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
         read = onednn_lstm.lstm_states(x, w, h0, c0)  # one pass, when PyTorch's default oneDNN kernel runs here
         if read is not None:
             return read
+    if kind == "GRU" and x.shape[0] > 1:
+        return gru_steps.gru_states(x, w, h0)  # a batch: stepping from Python beats forward plus recompute
     h = run_direction(kind, x, w, h0, c0)
     if kind in ("RNN_TANH", "RNN_RELU"):
         return {"hidden": h}

@@ -1,0 +1,149 @@
+"""Running per-unit statistics of one layer and quantity over a corpus, in one compiled pass over the values.
+
+The corpus index keeps, for every unit: moments, extremes, saturation counts, a value histogram, the highest
+positions and per-word sums. Computed with PyTorch ops, each statistic is its own pass over a batch's values
+(and the histogram's binning and counting are several): at 256 units and six quantities those passes cost two to
+three times the forward pass that produced the values. One numba-compiled loop (``_accumulate``) reads each value
+once and updates everything, reading the states where the forward left them (strided views, no copies); the
+highest positions are a min-heap per unit that a value enters only when it beats the unit's k-th best.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+
+HISTOGRAM_BINS = 40
+SATURATION = (0.1, 0.9)
+"""A gate below 0.1 is left-saturated (shut), above 0.9 right-saturated (open) (Karpathy et al. 2015)."""
+GATE_QUANTITIES = ("input", "forget", "output", "reset", "update")
+"""The sigmoid gates (the candidate is a tanh value, not a gate)."""
+
+
+def value_range(quantity: str) -> tuple[float, float]:
+    """The histogram's range: [0, 1] for sigmoid gates, [-1, 1] for tanh values, [-4, 4] for the cell state
+    (values beyond fall in the end bins)."""
+    if quantity in GATE_QUANTITIES:
+        return 0.0, 1.0
+    return (-4.0, 4.0) if quantity == "cell_state" else (-1.0, 1.0)
+
+
+class UnitStatistics:
+    """Statistics of one layer and quantity, H units wide, over everything passed to ``add``."""
+
+    def __init__(self, quantity: str, hidden: int, vocab_size: int, k: int) -> None:
+        self.quantity, self.k, self.vocab_size = quantity, k, vocab_size
+        self.gate = quantity in GATE_QUANTITIES
+        self.count = 0
+        self.total = np.zeros(hidden)
+        self.squares = np.zeros(hidden)
+        self.low = np.full(hidden, np.inf, dtype=np.float32)
+        self.high = np.full(hidden, -np.inf, dtype=np.float32)
+        self.shut = np.zeros(hidden, dtype=np.int64)
+        self.open = np.zeros(hidden, dtype=np.int64)
+        self.bins = np.zeros((hidden, HISTOGRAM_BINS), dtype=np.int64)
+        self.word_sums = np.zeros((vocab_size, hidden), dtype=np.float32)
+        self.heap_values = np.full((hidden, k), -np.inf, dtype=np.float32)
+        self.heap_positions = np.full((hidden, k), -1, dtype=np.int64)
+        self.floor = np.full(hidden, -np.inf, dtype=np.float32)
+        """Each unit's k-th best value so far (its heap's root): only a higher value enters the heap."""
+        self._scratch = np.zeros(hidden, dtype=np.int32)
+
+    def add(self, values: torch.Tensor, members: torch.Tensor, steps: torch.Tensor, positions: torch.Tensor,
+            token_ids: torch.Tensor) -> None:
+        """Read ``values`` (B, T, H), any strides, at [members[n], steps[n]] for n < N: the token at corpus
+        position ``positions[n]``, read after word ``token_ids[n]`` (all (N,) integer tensors)."""
+        if len(token_ids) and not 0 <= int(token_ids.min()) <= int(token_ids.max()) < self.vocab_size:
+            raise ValueError("a token id lies outside the model's vocabulary")
+        values = values.detach()
+        if values.device.type != "cpu" or values.dtype != torch.float32 or values.stride(-1) != 1:
+            values = values.to("cpu", torch.float32).contiguous()
+        flat, starts = _flat_rows(values, members, steps)
+        start, stop = value_range(self.quantity)
+        _accumulate(flat, starts, positions.numpy().astype(np.int64, copy=False),
+                    token_ids.numpy().astype(np.int64, copy=False), self.gate, np.float32(start),
+                    np.float32(HISTOGRAM_BINS / (stop - start)), np.float32(SATURATION[0]), np.float32(SATURATION[1]),
+                    self.total, self.squares, self.low, self.high, self.shut, self.open, self.bins.reshape(-1),
+                    self.word_sums, self.floor, self.heap_values, self.heap_positions, self._scratch)
+        self.count += len(token_ids)
+
+    def top(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values, positions), each (H, k), highest first (ties: the earlier position first)."""
+        order = np.lexsort((self.heap_positions, -self.heap_values), axis=-1)
+        return (np.take_along_axis(self.heap_values, order, -1), np.take_along_axis(self.heap_positions, order, -1))
+
+
+def _flat_rows(values: torch.Tensor, members: torch.Tensor, steps: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """A (B, T, H) tensor whose units are adjacent, as its memory (1-D, from its first element to its last) and
+    where each of the N rows read starts in it: the kernel reads the states in place, wherever they lie."""
+    batch_stride, step_stride, _ = values.stride()
+    span = (values.shape[0] - 1) * batch_stride + (values.shape[1] - 1) * step_stride + values.shape[2]
+    flat = values.as_strided((span,), (1,)).numpy()
+    starts = members.to(torch.int64) * batch_stride + steps.to(torch.int64) * step_stride
+    return flat, starts.numpy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate(flat, starts, positions, token_ids, gate, start, scale, shut_below, open_above, total, squares, low, high,
+                shut, open_, bins, word_sums, floor, heap_values, heap_positions, scratch):  # pragma: no cover
+    """Every statistic of every unit from the rows flat[starts[n] : starts[n] + H] (see UnitStatistics).
+
+    Each statistic is its own short loop over the units, so that the compiler vectorizes it (the row stays in the
+    first-level cache between them); the histogram counts, a scatter, come last from bins computed in bulk. A bin
+    is floor((v - start) * scale) clipped to the end bins (NaN falls in the first); moments add in float64.
+    """
+    width = total.shape[0]
+    bin_count = bins.shape[0] // width
+    last_bin = np.float32(bin_count - 1)
+    zero = np.float32(0)
+    for n in range(starts.shape[0]):
+        row = flat[starts[n] : starts[n] + width]
+        word = word_sums[token_ids[n]]
+        for unit in range(width):
+            wide = np.float64(row[unit])
+            total[unit] += wide
+            squares[unit] += wide * wide
+        for unit in range(width):
+            low[unit] = min(low[unit], row[unit])
+            high[unit] = max(high[unit], row[unit])
+        if gate:
+            for unit in range(width):
+                shut[unit] += row[unit] < shut_below
+                open_[unit] += row[unit] > open_above
+        for unit in range(width):
+            word[unit] += row[unit]
+        for unit in range(width):
+            x = (row[unit] - start) * scale
+            x = x if x > zero else zero  # NaN too
+            scratch[unit] = np.int32(x if x < last_bin else last_bin) + np.int32(unit * bin_count)
+        for unit in range(width):
+            bins[scratch[unit]] += 1
+        above = False
+        for unit in range(width):
+            above |= row[unit] > floor[unit]
+        if above:
+            for unit in range(width):
+                if row[unit] > floor[unit]:
+                    floor[unit] = _replace_root(heap_values[unit], heap_positions[unit], row[unit], positions[n])
+
+
+@numba.njit(cache=True, nogil=True)
+def _replace_root(values, positions, value, position):  # pragma: no cover
+    """Put (value, position) in place of a min-heap's root and sift it down; returns the new root's value."""
+    size = values.shape[0]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and values[child + 1] < values[child]:
+            child += 1
+        if values[child] >= value:
+            break
+        values[i] = values[child]
+        positions[i] = positions[child]
+        i = child
+    values[i] = value
+    positions[i] = position
+    return values[0]
