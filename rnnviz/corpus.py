@@ -1,11 +1,11 @@
 """A corpus index: what every unit does across thousands of texts (LSTMVis, RNNVis), in one batched pass.
 
-``build(model, texts)`` reads the texts in length-sorted batches (each layer once through PyTorch's fused
-kernel, an LSTM's gates read from it and a GRU's recomputed in batched matmuls, as ``rnnviz.trace`` does) and
-keeps, per layer, quantity (each gate, the cell state, the hidden state) and unit: summary statistics, saturation
-fractions, a value histogram, the ``TOP_K`` highest positions, and the words that switch the unit on most on
-average. With ``store_states`` it also keeps the top layer's hidden state at every position (int8), which pattern
-search's fast mode scans.
+``build(model, texts)`` reads the texts in length-sorted batches, each layer once (an LSTM's gates read from
+oneDNN's workspace, a GRU's kept as it steps: ``layer_states``), and keeps, per layer, quantity (each gate, the
+cell state, the hidden state) and unit: summary statistics, saturation fractions, a value histogram, the ``TOP_K``
+highest positions, and the words that switch the unit on most on average, all from one compiled pass over the
+states where they lie (rnnviz.unit_statistics). With ``store_states`` it also keeps the top layer's hidden state at
+every position (int8), which pattern search's fast mode scans.
 
 On disk an index is a folder: ``index.json`` (format, model, corpus, quantities, how it was built),
 ``texts.json`` (the texts and the model's vocabulary) and ``arrays.npz`` (numpy arrays, read with

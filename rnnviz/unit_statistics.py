@@ -54,8 +54,7 @@ class UnitStatistics:
             token_ids: torch.Tensor) -> None:
         """Read ``values`` (B, T, H), any strides, at [members[n], steps[n]] for n < N: the token at corpus
         position ``positions[n]``, read after word ``token_ids[n]`` (all (N,) integer tensors)."""
-        if len(token_ids) and not 0 <= int(token_ids.min()) <= int(token_ids.max()) < self.vocab_size:
-            raise ValueError("a token id lies outside the model's vocabulary")
+        _check_indices(values, len(self.total), self.vocab_size, members, steps, positions, token_ids)
         values = values.detach()
         if values.device.type != "cpu" or values.dtype != torch.float32 or values.stride(-1) != 1:
             values = values.to("cpu", torch.float32).contiguous()
@@ -74,6 +73,19 @@ class UnitStatistics:
         return (np.take_along_axis(self.heap_values, order, -1), np.take_along_axis(self.heap_positions, order, -1))
 
 
+def _check_indices(values: torch.Tensor, hidden: int, vocab_size: int, *indices: torch.Tensor) -> None:
+    """Refuse what would make the compiled loop (which trusts its indices) read or write outside its arrays."""
+    members, steps, positions, token_ids = indices
+    if values.dim() != 3 or values.shape[2] != hidden:
+        raise ValueError(f"values must be (B, T, {hidden}), not {tuple(values.shape)}")
+    if len({len(index) for index in indices}) > 1:
+        raise ValueError("members, steps, positions and token ids must be as long as each other")
+    for name, index, size in (("member", members, values.shape[0]), ("step", steps, values.shape[1]),
+                              ("token id", token_ids, vocab_size)):
+        if len(index) and not 0 <= int(index.min()) <= int(index.max()) < size:
+            raise ValueError(f"a {name} lies outside {'the vocabulary' if name == 'token id' else 'the values'}")
+
+
 def _flat_rows(values: torch.Tensor, members: torch.Tensor, steps: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """A (B, T, H) tensor whose units are adjacent, as its memory (1-D, from its first element to its last) and
     where each of the N rows read starts in it: the kernel reads the states in place, wherever they lie."""
@@ -85,13 +97,14 @@ def _flat_rows(values: torch.Tensor, members: torch.Tensor, steps: torch.Tensor)
 
 
 @numba.njit(cache=True, nogil=True)
-def _accumulate(flat, starts, positions, token_ids, gate, start, scale, shut_below, open_above, total, squares, low, high,
-                shut, open_, bins, word_sums, floor, heap_values, heap_positions, scratch):  # pragma: no cover
+def _accumulate(flat, starts, positions, token_ids, gate, start, scale, shut_below, open_above, total, squares, low,
+                high, shut, open_, bins, word_sums, floor, heap_values, heap_positions, scratch):  # pragma: no cover
     """Every statistic of every unit from the rows flat[starts[n] : starts[n] + H] (see UnitStatistics).
 
     Each statistic is its own short loop over the units, so that the compiler vectorizes it (the row stays in the
     first-level cache between them); the histogram counts, a scatter, come last from bins computed in bulk. A bin
-    is floor((v - start) * scale) clipped to the end bins (NaN falls in the first); moments add in float64.
+    is floor((v - start) * scale) clipped to the end bins (NaN falls in the first); moments add in float64;
+    saturation is counted for a ``gate`` only.
     """
     width = total.shape[0]
     bin_count = bins.shape[0] // width

@@ -77,7 +77,8 @@ def test_equal_values_keep_the_earlier_positions_highest_first():
 def test_fewer_values_than_k_leave_empty_slots_last():
     statistics = UnitStatistics("hidden", hidden=2, vocab_size=1, k=4)
     values = torch.tensor([[[0.2, -0.3], [0.7, 0.1]]])
-    statistics.add(values, torch.zeros(2, dtype=torch.long), torch.arange(2), torch.arange(2), torch.zeros(2, dtype=torch.long))
+    zeros = torch.zeros(2, dtype=torch.long)
+    statistics.add(values, zeros, torch.arange(2), torch.arange(2), zeros)
     top_values, top_positions = statistics.top()
     assert top_positions.tolist() == [[1, 0, -1, -1], [1, 0, -1, -1]]
     assert np.isneginf(top_values[:, 2:]).all()
@@ -105,3 +106,12 @@ def test_a_token_id_outside_the_vocabulary_is_refused_before_anything_is_written
     with pytest.raises(ValueError, match="vocabulary"):
         statistics.add(torch.zeros(1, 1, 2), one, one, one, torch.tensor([3]))
     assert statistics.count == 0 and not statistics.word_sums.any()
+
+
+@pytest.mark.parametrize("values, member, step", [(torch.zeros(1, 1, 3), 0, 0), (torch.zeros(1, 1, 2), 1, 0),
+                                                  (torch.zeros(1, 1, 2), 0, 1), (torch.zeros(1, 1, 2), -1, 0)])
+def test_values_of_another_width_or_indices_outside_them_are_refused(values, member, step):
+    statistics = UnitStatistics("hidden", hidden=2, vocab_size=3, k=1)
+    one = torch.zeros(1, dtype=torch.long)
+    with pytest.raises(ValueError):
+        statistics.add(values, torch.tensor([member]), torch.tensor([step]), one, one)
