@@ -194,7 +194,8 @@ class CorpusIndex:
 
 
 def layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, torch.Tensor]]:
-    """Every quantity of every layer for a right-padded batch (B, T): a list (layers) of name -> (B, T, H)."""
+    """Every quantity of every layer for a right-padded batch (B, T): a list (layers) of name -> (B, T, H), often
+    strided views of the kernel's time-major buffers (``UnitStatistics.add`` reads them in place)."""
     kind = kernel_kind(model.rnn)
     x = model.embedding(ids)
     h0 = x.new_zeros(ids.shape[0], model.output_size)
