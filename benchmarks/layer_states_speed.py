@@ -7,8 +7,8 @@ For a 256-unit layer reading 128-dimensional input (the shipped IMDB models' sha
 ``--rounds``:
   LSTM  the module's forward (oneDNN's inference kernel) against rnnviz.onednn_lstm.lstm_states (oneDNN's
         training kernel, whose workspace holds the gates);
-  GRU   the module's forward against the kernel plus a recompute of every gate (what a single trace runs) and
-        rnnviz.gru_steps.gru_states (a batch stepped from Python, keeping the gates).
+  GRU   the module's forward against rnnviz.rnn_trace.recomputed_states (the kernel, then every gate recomputed:
+        what a single trace runs) and rnnviz.gru_steps.gru_states (a batch stepped from Python, keeping the gates).
 Run with ONEDNN_VERBOSE=1 to see which oneDNN implementation each LSTM call takes.
 """
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from rnnviz import gru_steps, onednn_lstm  # noqa: E402
 from rnnviz.model import use_serving_policy  # noqa: E402
-from rnnviz.rnn_trace import direction_weights, run_direction  # noqa: E402
+from rnnviz.rnn_trace import direction_weights, recomputed_states  # noqa: E402
 
 SHAPES = ((100, 160), (20, 800), (6, 2596), (1, 2596))
 INPUT, HIDDEN = 128, 256
@@ -41,16 +41,6 @@ def best_ms(run: Callable[[], object], rounds: int) -> float:
         run()
         times.append(time.perf_counter() - started)
     return min(times) * 1e3
-
-
-def recompute_gru(x: torch.Tensor, w: dict, h0: torch.Tensor) -> None:
-    """The kernel's hidden states, then every gate recomputed from them in batched matrix products."""
-    h = run_direction("GRU", x, w, h0, None)
-    previous = torch.cat([h0[:, None], h[:, :-1]], dim=1)
-    i_r, i_z, i_n = torch.nn.functional.linear(x, w["w_ih"], w["b_ih"]).chunk(3, dim=-1)
-    h_r, h_z, h_n = torch.nn.functional.linear(previous, w["w_hh"], w["b_hh"]).chunk(3, dim=-1)
-    reset = torch.sigmoid(i_r + h_r)
-    torch.sigmoid(i_z + h_z), torch.tanh(i_n + reset * h_n)
 
 
 @torch.no_grad()
@@ -71,7 +61,7 @@ def main() -> int:
         lstm_forward = best_ms(lambda: lstm(x), args.rounds)
         training = best_ms(lambda: onednn_lstm.lstm_states(x, lstm_weights, zeros, zeros), args.rounds)
         gru_forward = best_ms(lambda: gru(x), args.rounds)
-        recompute = best_ms(lambda: recompute_gru(x, gru_weights, zeros), args.rounds)
+        recompute = best_ms(lambda: recomputed_states("GRU", x, gru_weights, zeros, None), args.rounds)
         stepped = best_ms(lambda: gru_steps.gru_states(x, gru_weights, zeros), args.rounds)
         print(f"{batch:>4} x {steps:>5} | {lstm_forward:12.1f} {training:9.1f} {training / lstm_forward:5.2f}x | "
               f"{gru_forward:11.1f} {recompute:9.1f} {recompute / gru_forward:5.2f}x {stepped:8.1f} "

@@ -186,6 +186,13 @@ def direction_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | Non
             return read
     if kind == "GRU" and x.shape[0] > 1:
         return gru_steps.gru_states(x, w, h0)  # a batch: stepping from Python beats forward plus recompute
+    return recomputed_states(kind, x, w, h0, c0)
+
+
+def recomputed_states(kind: str, x: torch.Tensor, w: dict[str, torch.Tensor | None], h0: torch.Tensor,
+                      c0: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """``direction_states``'s portable path for a batch x (B, T, D): the fused kernel's hidden states, then every
+    gate recomputed from them in batched matrix products (any kind, device, dtype and option)."""
     h = run_direction(kind, x, w, h0, c0)
     if kind in ("RNN_TANH", "RNN_RELU"):
         return {"hidden": h}

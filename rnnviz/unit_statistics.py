@@ -36,7 +36,6 @@ class UnitStatistics:
     def __init__(self, quantity: str, hidden: int, vocab_size: int, k: int) -> None:
         self.quantity, self.vocab_size = quantity, vocab_size
         self.gate = quantity in GATE_QUANTITIES
-        self.count = 0
         self.total = np.zeros(hidden)
         self.squares = np.zeros(hidden)
         self.low = np.full(hidden, np.inf, dtype=np.float32)
@@ -66,7 +65,6 @@ class UnitStatistics:
                     np.float32(HISTOGRAM_BINS / (stop - start)), np.float32(SATURATION[0]), np.float32(SATURATION[1]),
                     self.total, self.squares, self.low, self.high, self.shut, self.open, self.bins.reshape(-1),
                     self.word_sums, self.floor, self.heap_values, self.heap_positions, self._scratch)
-        self.count += len(token_ids)
 
     def top(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, positions), each (H, k), highest first (ties: the earlier position first)."""

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnnviz import gru_steps
-from rnnviz.rnn_trace import direction_states, direction_weights
+from rnnviz.rnn_trace import direction_states, direction_weights, recomputed_states
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -36,6 +36,16 @@ def test_the_gates_follow_the_gru_equations():
     torch.testing.assert_close(s["update"], torch.sigmoid(i_z + h_z))
     torch.testing.assert_close(s["candidate"], torch.tanh(i_n + s["reset"] * h_n))
     torch.testing.assert_close(s["hidden"], (1 - s["update"]) * s["candidate"] + s["update"] * previous)
+
+
+def test_stepping_and_the_recompute_agree_on_a_batch():
+    torch.manual_seed(1)
+    gru = torch.nn.GRU(4, 5, batch_first=True)
+    x, h0, w = torch.randn(3, 8, 4), torch.randn(3, 5), direction_weights(gru, 0, 0)
+    with torch.no_grad():
+        stepped, recomputed = gru_steps.gru_states(x, w, h0), recomputed_states("GRU", x, w, h0, None)
+    for name in ("reset", "update", "candidate", "hidden"):
+        torch.testing.assert_close(stepped[name], recomputed[name])
 
 
 def test_a_batch_is_stepped_and_a_single_sequence_recomputed(monkeypatch):
