@@ -1,14 +1,16 @@
 """How much does indexing a corpus cost beside a plain batched forward, and how big is the index on disk?
 
     python benchmarks/index_speed.py --model gru-imdb --data ../shared/data/imdb/test.csv.xz \\
-        [--sample 2000] [--repeat 3] [--no-states]
+        [--sample 2000] [--repeat 3] [--threads N] [--no-states]
 
-Reads the texts once, then, in one process at the server's thread count (rnnviz.model.TRACE_THREADS), ``--repeat``
-rounds of, back to back:
+Reads the texts once, then, in one process with the server's allocator setting and ``--threads`` intra-op threads
+(default 0: PyTorch's default, one per core, which is what a plain forward gets and what ``python -m rnnviz index``
+uses; 1: one thread on both sides), ``--repeat`` rounds of, back to back:
   tokenize rnnviz.corpus.encode_corpus(model, texts): the model's tokenizer over every text,
-  forward  model.rnn(model.embedding(ids)) under no_grad with PyTorch's defaults, over the same length-sorted
+  forward  model.rnn(model.embedding(ids)) under no_grad, PyTorch's default kernel, over the same length-sorted
            batches the index uses (what a user runs to get the hidden states, and nothing more),
-  index    rnnviz.corpus.build(model, texts), which tokenizes too;
+  index    rnnviz.corpus.build(model, texts), which tokenizes too (with two threads or more, the statistics run on
+           one of them beside the model's pass);
 and prints each round's seconds and ratios, and their medians: index / forward (the strict ratio: the index's
 tokenizing counted, the forward's not) and (index - tokenize) / forward (the same work on both sides). A last
 build keeps the hidden states. Sizes are the saved index's, per million tokens. The machine is shared: rounds
@@ -56,10 +58,14 @@ def main() -> int:
     parser.add_argument("--data", type=Path, nargs="+", required=True)
     parser.add_argument("--sample", type=int, default=0, help="a seeded sample of this many texts (0: all)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of tokenize, forward and index")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="intra-op threads for both the forward and the index (0: PyTorch's default)")
     parser.add_argument("--no-states", action="store_true",
                         help="skip the build that stores hidden states (a whole corpus's states take gigabytes)")
     args = parser.parse_args()
+    default_threads = torch.get_num_threads()
     use_serving_policy()
+    torch.set_num_threads(args.threads or default_threads)
     model = rnnviz.load(args.model)
     texts = read_corpus(args.data, args.sample)
     started = time.perf_counter()

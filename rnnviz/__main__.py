@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import torch
+
 from . import corpus
 from .checkpoint import CheckpointError, available_models, load
 from .data import read_corpus
@@ -106,12 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     index_parser.add_argument("--states", action="store_true",
                               help="also keep the top layer's hidden states (int8) for fast pattern search")
     args = parser.parse_args(argv)
+    every_core = torch.get_num_threads()  # PyTorch's default, before the serving policy takes one
     use_serving_policy()
 
     if args.command == "serve":
         return serve(args.factory, args.port)
 
-    if args.command == "index":
+    if args.command == "index":  # a batch job, not a server: every core (the statistics take one beside the model)
+        torch.set_num_threads(every_core)
         return build_index(args)
 
     if args.command == "models":

@@ -14,13 +14,16 @@ On disk an index is a folder: ``index.json`` (format, model, corpus, quantities,
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -288,24 +291,58 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     statistics = [[UnitStatistics(q, hidden, model.config.vocab_size, k) for q in quantities] for _ in range(layers)]
     states = np.zeros((len(token_ids), hidden), dtype=np.int8) if store_states else None
     batches = length_batches(lengths, batch_tokens)
-    with evaluating(model), rnn_backend():
+    with evaluating(model), rnn_backend(), _beside_the_model(torch.get_num_threads()) as run:
         for batch in _bar(batches, progress, len(token_ids), lengths):
             ids, batch_lengths = pad_batch([encoded[i] for i in batch], model.vocab.pad_id)
             # the tokens read, step by step (the order in which an LSTM's kernel leaves its states in memory)
             steps, members = (torch.arange(ids.shape[1])[:, None] < batch_lengths[None, :]).nonzero(as_tuple=True)
             positions = torch.as_tensor(offsets[batch])[members] + steps
             read_ids = ids[members, steps]
-            for layer, per_layer in enumerate(layer_states(model, ids)):
-                for unit_statistics in statistics[layer]:
-                    unit_statistics.add(per_layer[unit_statistics.quantity], members, steps, positions, read_ids)
-                if states is not None and layer == layers - 1:
-                    top = per_layer["hidden"][members, steps]
-                    states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
+            per_layer = layer_states(model, ids)
+            run(functools.partial(_add_batch, statistics, per_layer, members, steps, positions, read_ids))
+            if states is not None:
+                top = per_layer[-1]["hidden"][members, steps]
+                states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
     index = _finish(model, texts, offsets, token_ids, quantities, statistics, states, _vocabulary(model, names))
     index.corpus, index.model_fingerprint = corpus, fingerprint(model)
     index.info = {"seconds": round(time.time() - started, 2), "tokens": index.n_tokens, "texts": len(texts),
                   "batch_tokens": batch_tokens, "top_k": k}
     return index
+
+
+def _add_batch(statistics: list[list[UnitStatistics]], per_layer: list[dict[str, torch.Tensor]],
+               *read: torch.Tensor) -> None:
+    """One batch's states into every layer's and quantity's statistics; ``read``: members, steps, positions, ids."""
+    for layer_statistics, states in zip(statistics, per_layer):
+        for unit_statistics in layer_statistics:
+            unit_statistics.add(states[unit_statistics.quantity], *read)
+
+
+@contextlib.contextmanager
+def _beside_the_model(threads: int) -> Iterator[Callable[[Callable[[], None]], None]]:
+    """Yields ``run(work)`` for each batch's statistics. With one thread it works at once. With more, the model
+    keeps ``threads - 1`` intra-op threads and the statistics of a batch run on a thread of their own while the
+    model reads the next one (the compiled loop lets go of the GIL): on two cores the model's pass and the
+    statistics overlap instead of taking turns. ``run`` first waits for the previous batch, so at most two batches'
+    states are alive, and a failure surfaces at the next batch or at the end."""
+    if threads < 2:
+        yield lambda work: work()
+        return
+    pending: list[Future] = []
+
+    def run(work: Callable[[], None]) -> None:
+        if pending:
+            pending.pop().result()
+        pending.append(worker.submit(work))
+
+    torch.set_num_threads(threads - 1)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnviz-statistics") as worker:
+            yield run
+            if pending:
+                pending.pop().result()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _bar(batches: list[list[int]], show: bool, total: int, lengths: Sequence[int]) -> Iterable[list[int]]:

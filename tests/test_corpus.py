@@ -163,3 +163,37 @@ def test_a_bidirectional_model_is_refused_by_the_index():
     model.rnn = torch.nn.LSTM(6, 6, batch_first=True, bidirectional=True)
     with pytest.raises(ValueError, match="unidirectional"):
         corpus.build(model, TEXTS, progress=False)
+
+
+@pytest.fixture
+def threads():
+    """Sets PyTorch's intra-op threads for one test and puts them back."""
+    previous = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_statistics_beside_the_model_give_the_index_one_thread_gives(cell, threads):
+    model = random_model(cell, layers=2, hidden=6, seed=4)
+    built = []
+    for count in (1, 2):
+        threads(count)
+        built.append(corpus.build(model, TEXTS, progress=False, store_states=True, k=12, batch_tokens=40))
+        assert torch.get_num_threads() == count  # the build gives back the thread it lent the statistics
+    alone, beside = built
+    for name in ("mean", "std", "minimum", "maximum", "histogram", "top_positions", "top_values", "top_word_ids",
+                 "states"):
+        np.testing.assert_array_equal(getattr(beside, name), getattr(alone, name))
+
+
+def test_a_failure_in_the_statistics_thread_reaches_the_caller(threads, monkeypatch):
+    threads(2)
+
+    def broken(*args):
+        raise RuntimeError("statistics failed")
+
+    monkeypatch.setattr(corpus.UnitStatistics, "add", broken)
+    with pytest.raises(RuntimeError, match="statistics failed"):
+        corpus.build(random_model("gru", hidden=6), TEXTS, progress=False, batch_tokens=40)
+    assert torch.get_num_threads() == 2
