@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -291,7 +291,9 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     statistics = [[UnitStatistics(q, hidden, model.config.vocab_size, k) for q in quantities] for _ in range(layers)]
     states = np.zeros((len(token_ids), hidden), dtype=np.int8) if store_states else None
     batches = length_batches(lengths, batch_tokens)
-    with evaluating(model), rnn_backend(), _beside_the_model(torch.get_num_threads()) as run:
+    shares = _shares([(layer, s) for layer, layer_statistics in enumerate(statistics) for s in layer_statistics],
+                     torch.get_num_threads())
+    with evaluating(model), rnn_backend(), _on_every_thread(shares) as add:
         for batch in _bar(batches, progress, len(token_ids), lengths):
             ids, batch_lengths = pad_batch([encoded[i] for i in batch], model.vocab.pad_id)
             # the tokens read, step by step (the order in which an LSTM's kernel leaves its states in memory)
@@ -299,10 +301,11 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
             positions = torch.as_tensor(offsets[batch])[members] + steps
             read_ids = ids[members, steps]
             per_layer = layer_states(model, ids)
-            run(functools.partial(_add_batch, statistics, per_layer, members, steps, positions, read_ids))
+            add(per_layer, members, steps, positions, read_ids)
             if states is not None:
                 top = per_layer[-1]["hidden"][members, steps]
                 states[positions.numpy()] = torch.round(top * STATE_SCALE).to(torch.int8).numpy()
+            del per_layer  # before the next batch's pass, which then reuses its memory instead of faulting in new pages
     index = _finish(model, texts, offsets, token_ids, quantities, statistics, states, _vocabulary(model, names))
     index.corpus, index.model_fingerprint = corpus, fingerprint(model)
     index.info = {"seconds": round(time.time() - started, 2), "tokens": index.n_tokens, "texts": len(texts),
@@ -310,39 +313,45 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     return index
 
 
-def _add_batch(statistics: list[list[UnitStatistics]], per_layer: list[dict[str, torch.Tensor]],
-               *read: torch.Tensor) -> None:
-    """One batch's states into every layer's and quantity's statistics; ``read``: members, steps, positions, ids."""
-    for layer_statistics, states in zip(statistics, per_layer):
-        for unit_statistics in layer_statistics:
-            unit_statistics.add(states[unit_statistics.quantity], *read)
+Share = list[tuple[int, UnitStatistics]]
+"""Statistics, each with its layer, that one thread updates."""
+
+
+def _shares(every_statistic: Share, threads: int) -> list[Share]:
+    """``every_statistic`` dealt out to ``threads`` threads (at most one share per statistic), gates spread evenly
+    (they count saturation too, so they cost more)."""
+    by_cost = sorted(every_statistic, key=lambda pair: not pair[1].gate)
+    count = max(1, min(threads, len(by_cost)))
+    return [by_cost[i::count] for i in range(count)]
+
+
+def _add_share(share: Share, per_layer: list[dict[str, torch.Tensor]], *read: torch.Tensor) -> None:
+    """One batch's states into a share of the statistics; ``read``: members, steps, positions, ids."""
+    for layer, unit_statistics in share:
+        unit_statistics.add(per_layer[layer][unit_statistics.quantity], *read)
 
 
 @contextlib.contextmanager
-def _beside_the_model(threads: int) -> Iterator[Callable[[Callable[[], None]], None]]:
-    """Yields ``run(work)`` for each batch's statistics. With one thread it works at once. With more, the model
-    keeps ``threads - 1`` intra-op threads and the statistics of a batch run on a thread of their own while the
-    model reads the next one (the compiled loop lets go of the GIL): on two cores the model's pass and the
-    statistics overlap instead of taking turns. ``run`` first waits for the previous batch, so at most two batches'
-    states are alive, and a failure surfaces at the next batch or at the end."""
-    if threads < 2:
-        yield lambda work: work()
+def _on_every_thread(shares: list[Share]) -> Iterator[Callable[..., None]]:
+    """Yields ``add(per_layer, *read)``, which updates every share of the statistics with one batch, each share on a
+    thread of its own (the caller's thread takes the first; the compiled loop lets go of the GIL), and returns when
+    all are done. The model's pass over a batch and its statistics take turns, each on every core: the pass scales
+    with threads as PyTorch's forward does, and the shares, which write to separate arrays, scale too. Each
+    statistic sees the batches in order, so the index is the one a single thread builds."""
+    if len(shares) == 1:
+        yield functools.partial(_add_share, shares[0])
         return
-    pending: list[Future] = []
 
-    def run(work: Callable[[], None]) -> None:
-        if pending:
-            pending.pop().result()
-        pending.append(worker.submit(work))
+    def add(per_layer: list[dict[str, torch.Tensor]], *read: torch.Tensor) -> None:
+        others = [pool.submit(_add_share, share, per_layer, *read) for share in shares[1:]]
+        try:
+            _add_share(shares[0], per_layer, *read)
+        finally:
+            for other in others:
+                other.result()
 
-    torch.set_num_threads(threads - 1)
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnviz-statistics") as worker:
-            yield run
-            if pending:
-                pending.pop().result()
-    finally:
-        torch.set_num_threads(threads)
+    with ThreadPoolExecutor(max_workers=len(shares) - 1, thread_name_prefix="rnnviz-statistics") as pool:
+        yield add
 
 
 def _bar(batches: list[list[int]], show: bool, total: int, lengths: Sequence[int]) -> Iterable[list[int]]:
