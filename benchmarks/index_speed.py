@@ -9,8 +9,8 @@ uses; 1: one thread on both sides), ``--repeat`` rounds of, back to back:
   tokenize rnnviz.corpus.encode_corpus(model, texts): the model's tokenizer over every text,
   forward  model.rnn(model.embedding(ids)) under no_grad, PyTorch's default kernel, over the same length-sorted
            batches the index uses (what a user runs to get the hidden states, and nothing more),
-  index    rnnviz.corpus.build(model, texts), which tokenizes too (with two threads or more, the statistics run on
-           one of them beside the model's pass);
+  index    rnnviz.corpus.build(model, texts), which tokenizes too (the model's pass on every thread, then the
+           statistics shared out over every thread, batch by batch);
 and prints each round's seconds and ratios, and their medians: index / forward (the strict ratio: the index's
 tokenizing counted, the forward's not) and (index - tokenize) / forward (the same work on both sides). A last
 build keeps the hidden states. Sizes are the saved index's, per million tokens. The machine is shared: rounds

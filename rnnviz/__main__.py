@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return serve(args.factory, args.port)
 
-    if args.command == "index":  # a batch job, not a server: every core (the statistics take one beside the model)
+    if args.command == "index":  # a batch job, not a server: every core, for the model's pass and the statistics
         torch.set_num_threads(every_core)
         return build_index(args)
 

@@ -174,13 +174,13 @@ def threads():
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_statistics_beside_the_model_give_the_index_one_thread_gives(cell, threads):
+def test_statistics_shared_out_over_threads_give_the_index_one_thread_gives(cell, threads):
     model = random_model(cell, layers=2, hidden=6, seed=4)
     built = []
     for count in (1, 2):
         threads(count)
         built.append(corpus.build(model, TEXTS, progress=False, store_states=True, k=12, batch_tokens=40))
-        assert torch.get_num_threads() == count  # the build gives back the thread it lent the statistics
+        assert torch.get_num_threads() == count  # the build leaves PyTorch's threads as it found them
     alone, beside = built
     for name in ("mean", "std", "minimum", "maximum", "histogram", "top_positions", "top_values", "top_word_ids",
                  "states"):
