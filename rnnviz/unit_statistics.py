@@ -4,8 +4,8 @@ The corpus index keeps, for every unit: moments, extremes, saturation counts, a 
 positions and per-word sums. Computed with PyTorch ops, each statistic is its own pass over a batch's values
 (and the histogram's binning and counting are several): at 256 units and six quantities those passes cost two to
 three times the forward pass that produced the values. One numba-compiled loop (``_accumulate``) reads each value
-once and updates everything, reading the states where the forward left them (strided views, no copies): about
-3 ns a value on one thread (benchmarks/unit_statistics_speed.py). The highest positions are a min-heap per unit that a
+once and updates everything, reading the states where the forward left them (strided views, no copies): 2.4 to
+3.3 ns a value on one thread (benchmarks/unit_statistics_speed.py). The highest positions are a min-heap per unit that a
 value enters only when it beats the unit's k-th best.
 """
 
