@@ -187,7 +187,7 @@ def test_statistics_shared_out_over_threads_give_the_index_one_thread_gives(cell
         np.testing.assert_array_equal(getattr(beside, name), getattr(alone, name))
 
 
-def test_a_failure_in_the_statistics_thread_reaches_the_caller(threads, monkeypatch):
+def test_a_failure_in_every_statistics_thread_reaches_the_caller(threads, monkeypatch):
     threads(2)
 
     def broken(*args):
@@ -197,3 +197,21 @@ def test_a_failure_in_the_statistics_thread_reaches_the_caller(threads, monkeypa
     with pytest.raises(RuntimeError, match="statistics failed"):
         corpus.build(random_model("gru", hidden=6), TEXTS, progress=False, batch_tokens=40)
     assert torch.get_num_threads() == 2
+
+
+def test_a_failure_in_a_statistics_thread_of_its_own_reaches_the_caller(threads, monkeypatch):
+    threads(2)
+    model = random_model("gru", hidden=6)
+    shares = corpus._shares([(0, corpus.UnitStatistics(q, 6, model.config.vocab_size, 3))
+                             for q in corpus.model_quantities(model)], 2)
+    elsewhere = shares[1][0][1].quantity  # the first share runs on the caller's thread, the others on the pool's
+    add = corpus.UnitStatistics.add
+
+    def broken_elsewhere(self, *args):
+        if self.quantity == elsewhere:
+            raise RuntimeError("statistics failed")
+        add(self, *args)
+
+    monkeypatch.setattr(corpus.UnitStatistics, "add", broken_elsewhere)
+    with pytest.raises(RuntimeError, match="statistics failed"):
+        corpus.build(model, TEXTS, progress=False, batch_tokens=40)
