@@ -45,7 +45,7 @@ def main() -> int:
     ids, lengths = pad_batch([encoded[i] for i in batches[len(batches) // 2]], model.vocab.pad_id)
     with torch.no_grad():
         layers = corpus.layer_states(model, ids)
-    steps, members = (torch.arange(ids.shape[1])[:, None] < lengths[None, :]).nonzero(as_tuple=True)
+    steps, members = corpus.tokens_read(lengths, ids.shape[1])
     positions, token_ids = torch.arange(len(steps)), ids[members, steps]
     quantities = corpus.model_quantities(model)
     values = len(steps) * model.config.hidden_size * len(quantities) * len(layers)

@@ -211,6 +211,12 @@ def layer_states(model: SentimentModel, ids: torch.Tensor) -> list[dict[str, tor
     return layers
 
 
+def tokens_read(lengths: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(steps, members) of every token a right-padded batch of ``lengths`` holds within ``steps`` steps, step by
+    step: the order in which an LSTM's kernel leaves its states in memory, which the statistics then read in turn."""
+    return (torch.arange(steps)[:, None] < lengths[None, :]).nonzero(as_tuple=True)
+
+
 def length_batches(lengths: Sequence[int], batch_tokens: int = BATCH_TOKENS) -> list[list[int]]:
     """Text indices sorted by length and grouped so that each padded batch holds about ``batch_tokens``."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
@@ -296,8 +302,7 @@ def build(model: SentimentModel, texts: Iterable[str], progress: bool = True, st
     with evaluating(model), rnn_backend(), _on_every_thread(shares) as add:
         for batch in _bar(batches, progress, len(token_ids), lengths):
             ids, batch_lengths = pad_batch([encoded[i] for i in batch], model.vocab.pad_id)
-            # the tokens read, step by step (the order in which an LSTM's kernel leaves its states in memory)
-            steps, members = (torch.arange(ids.shape[1])[:, None] < batch_lengths[None, :]).nonzero(as_tuple=True)
+            steps, members = tokens_read(batch_lengths, ids.shape[1])
             positions = torch.as_tensor(offsets[batch])[members] + steps
             read_ids = ids[members, steps]
             per_layer = layer_states(model, ids)
