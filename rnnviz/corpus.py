@@ -402,8 +402,8 @@ def _finish(model: SentimentModel, texts: list[str], offsets: np.ndarray, token_
             counts[:, :top_words] = frequent_counts[where.t().numpy()]
         return ids, values, counts
 
-    rankings = [[word_ranking(s) for s in per_layer] for per_layer in statistics]
-    tops = [[s.top() for s in per_layer] for per_layer in statistics]
+    # per statistic: top values, top positions, then its words' ids, means and counts
+    ranked = {s: (*s.top(), *word_ranking(s)) for per_layer in statistics for s in per_layer}
     mean = gather(lambda s: s.total / n)
     variance = gather(lambda s: s.squares / n) - mean ** 2
     nan = np.full(model.config.hidden_size, np.nan)
@@ -414,11 +414,9 @@ def _finish(model: SentimentModel, texts: list[str], offsets: np.ndarray, token_
         shut=gather(lambda s: s.shut / n if s.gate else nan).astype(np.float32),
         open=gather(lambda s: s.open / n if s.gate else nan).astype(np.float32),
         histogram=gather(lambda s: s.bins),
-        top_positions=np.stack([np.stack([top[1] for top in per_layer]) for per_layer in tops]),
-        top_values=np.stack([np.stack([top[0] for top in per_layer]) for per_layer in tops]),
-        top_word_ids=np.stack([np.stack([r[0] for r in per_layer]) for per_layer in rankings]),
-        top_word_means=np.stack([np.stack([r[1] for r in per_layer]) for per_layer in rankings]),
-        top_word_counts=np.stack([np.stack([r[2] for r in per_layer]) for per_layer in rankings]),
+        top_values=gather(lambda s: ranked[s][0]), top_positions=gather(lambda s: ranked[s][1]),
+        top_word_ids=gather(lambda s: ranked[s][2]), top_word_means=gather(lambda s: ranked[s][3]),
+        top_word_counts=gather(lambda s: ranked[s][4]),
         vocabulary=vocabulary, states=states,
     )
 
